@@ -1,7 +1,8 @@
-"""``SentenceTransformer.save`` in the base install (torch, transformers and sentence-transformers not
-importable): the files the ONNX graph was built from, in the layout and with the settings and model card
-that a save with torch writes; sentence-transformers loads the folder and encodes as from the torch save. A
-pipeline whose files do not give that (a plain Hugging Face folder) still says how to install torch."""
+"""``SentenceTransformer.save`` and ``CrossEncoder.save`` in the base install (torch, transformers and
+sentence-transformers not importable): the files the ONNX graph was built from, in the layout and with the
+settings and model card that a save with torch writes; sentence-transformers loads the folder and encodes
+(scores) as from the torch save. A pipeline whose files do not give that (a plain Hugging Face folder as a
+SentenceTransformer) still says how to install torch."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from conftest import BLOCK_TORCH, HANG_GUARD_S, SENTENCES
 
 import sbert
 
-SAVE = BLOCK_TORCH + (
+SAVE = (
     "from sbert import SentenceTransformer\n"
     "model = SentenceTransformer(sys.argv[1], prompts={'query': 'query: '}, default_prompt_name='query')\n"
     "model.max_seq_length = 20\n"
@@ -43,15 +44,14 @@ def folder(tiny_bert, tmp_path_factory):
     return root / "st"
 
 
-def _save(source, out) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", SAVE, str(source), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_S,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("[]")  # torch and transformers never imported
+def _without_torch(code: str, *arguments, fails: bool = False) -> subprocess.CompletedProcess:
+    """``code`` run where torch, transformers and sentence-transformers cannot be imported."""
+    command = [sys.executable, "-c", BLOCK_TORCH + code, *map(str, arguments)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=HANG_GUARD_S)
+    if not fails:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().endswith("[]")  # torch and transformers never imported
+    return done
 
 
 def _torch_save(source, out) -> None:
@@ -72,7 +72,7 @@ def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_pat
     model_folder = folder if source == "pipeline" else default_model_path
     copy = shutil.copytree(model_folder, tmp_path / "source", ignore=shutil.ignore_patterns("onnx"))
     without, with_torch = tmp_path / "without" / "model", tmp_path / "with" / "model"  # the card's title
-    _save(copy, without)
+    _without_torch(SAVE, copy, without)
     _torch_save(copy, with_torch)
     assert _files(without) == _files(with_torch)
     card = (without / "README.md").read_text()
@@ -99,15 +99,39 @@ def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_pat
 
 def test_a_plain_folder_still_needs_torch_to_save(tiny_bert, tmp_path):
     """A plain Hugging Face folder's Pooling has no files of its own: its save needs the torch modules."""
-    code = BLOCK_TORCH + (
-        "from sbert import SentenceTransformer\nSentenceTransformer(sys.argv[1]).save(sys.argv[2])\n"
-    )
+    code = "from sbert import SentenceTransformer\nSentenceTransformer(sys.argv[1]).save(sys.argv[2])\n"
     copy = shutil.copytree(tiny_bert, tmp_path / "plain")
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(copy), str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        timeout=HANG_GUARD_S,
-    )
+    done = _without_torch(code, copy, tmp_path / "out", fails=True)
     assert done.returncode != 0 and "pip install 'sbert[torch]'" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cross_encoder_saves_without_torch_as_with_it(tmp_path):
+    """CrossEncoder.save in the base install: the files its graph was built from, the activation recorded
+    in config.json, the tokenizer with the current limit and the card a save with torch writes;
+    sentence-transformers' CrossEncoder scores the folder as the torch save."""
+    import json
+
+    from conftest import build_tiny_classifier
+    from sentence_transformers import CrossEncoder
+
+    source = build_tiny_classifier(tmp_path / "classifier")
+    code = (
+        "from sbert import CrossEncoder\n"
+        "CrossEncoder(sys.argv[1], max_length=24).save(sys.argv[2])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    without, with_torch = tmp_path / "without" / "model", tmp_path / "with" / "model"
+    _without_torch(code, source, without)
+    sbert.CrossEncoder(str(source), max_length=24).save(str(with_torch))
+    assert _files(without) == _files(with_torch)
+    for name in ("README.md", "sentence_bert_config.json", "tokenizer_config.json"):
+        assert (without / name).read_text() == (with_torch / name).read_text(), name
+    recorded = [
+        json.loads((f / "config.json").read_text())["sentence_transformers"] for f in (without, with_torch)
+    ]
+    assert recorded[0] == recorded[1]
+    pairs = [(SENTENCES[0], SENTENCES[1]), (SENTENCES[2], SENTENCES[3])]
+    ours, theirs = CrossEncoder(str(without), device="cpu"), CrossEncoder(str(with_torch), device="cpu")
+    assert ours.max_seq_length == theirs.max_seq_length == 24
+    np.testing.assert_allclose(ours.predict(pairs), theirs.predict(pairs), atol=1e-6, rtol=0)

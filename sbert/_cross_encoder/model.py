@@ -22,6 +22,7 @@ import numpy as np
 from .._backends import BackendContext, check_choice, choose_backend
 from .._backends.devices import check_device, device_name, note_default_device
 from .._backends.graph_builder import position_limit
+from .._backends.graph_builder.checkpoint import copy_checkpoint
 from .._backends.onnx_export import (
     EXPORT_DIR,
     ensure_graph,
@@ -56,6 +57,7 @@ from .._errors import (
     InputError,
     log_renamed_once,
     require_torch,
+    torch_installed,
     warn_at_caller,
     warn_renamed,
 )
@@ -1128,16 +1130,25 @@ class CrossEncoder(CrossEncoderMethods):
                 encoding="utf-8",
             )
 
+    def _saves_without_torch(self) -> bool:
+        """Whether a save copies the files the ONNX graph was built from: torch is not installed, and the
+        torch model was never loaded (nothing changed its weights)."""
+        plain = self._stack is None and not self._edited and not self._files.causal
+        return plain and self._network is None and not self._files.export_only and not torch_installed()
+
     def _write_classifier(self, folder: Path, *, weights: bool) -> None:
         """The transformers model's files (its config.json only without ``weights``), the tokenizer's, and
         the Transformer module's (a causal reranker's LogitScore too)."""
         from .loading import write_transformer
 
         # sentence-transformers reads the chat template's use from its sentence_bert_config.json
-        model = self._torch_model() if weights else None
+        copied = not weights or self._saves_without_torch()  # the files, not the torch model's save
+        model = None if copied else self._torch_model()
         write_transformer(folder, model, self._tokenizer, self._transformer_config())
         encoder = self._source_files().encoder_path
-        if not weights:
+        if copied and weights:  # the safetensors its graph was built from
+            copy_checkpoint(encoder, folder)
+        elif copied:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).

@@ -5,13 +5,12 @@ the graph that holds its weights (:mod:`sbert._backends.sparse_onnx`).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._backends.graph_builder.checkpoint import weight_files
+from .._backends.graph_builder.checkpoint import copy_checkpoint
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._format import layout
 from .._format.chat_template import inferred_modality_config
@@ -24,8 +23,6 @@ from .._tokens.chat import ChatInput
 from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import TextTokenizer
 from .folder import write_masked_lm_settings
-
-_SHARD_INDEX = "model.safetensors.index.json"
 
 
 class OnnxMaskedLM(ChatInput, RenamedDimensionMethods, TokenizerLength):
@@ -115,11 +112,7 @@ class OnnxMaskedLM(ChatInput, RenamedDimensionMethods, TokenizerLength):
     def save(self, folder: Path) -> None:
         """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
         the graph was built from them), the tokenizer and ``sentence_bert_config.json``."""
-        source = self._source()
-        for path in [source / "config.json", *weight_files(source)]:
-            shutil.copyfile(path, folder / path.name)
-        if (source / _SHARD_INDEX).is_file():
-            shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
+        copy_checkpoint(self._source(), folder)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
         settings = (self.max_seq_length, self.do_lower_case, self.modality_config)
         write_masked_lm_settings(folder, *settings, task=self.task)

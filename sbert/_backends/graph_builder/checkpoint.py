@@ -4,6 +4,7 @@ truncated or foreign file fails with a ModelLoadError naming the file and the fi
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,9 +39,12 @@ def field(
     return value
 
 
+SHARD_INDEX = "model.safetensors.index.json"
+
+
 def weight_files(folder: Path) -> list[Path]:
     """The safetensors files of an encoder folder (one file or the shards its index names)."""
-    single, index = folder / "model.safetensors", folder / "model.safetensors.index.json"
+    single, index = folder / "model.safetensors", folder / SHARD_INDEX
     if single.is_file():
         return [single]
     if not index.is_file():
@@ -50,6 +54,15 @@ def weight_files(folder: Path) -> list[Path]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ModelLoadError(f"{index} is not a valid safetensors index ({e}). {FIX}") from e
     return [folder / str(name) for name in shards]
+
+
+def copy_checkpoint(source: Path, folder: Path) -> None:
+    """The encoder's ``config.json`` and safetensors weights (a sharded checkpoint's index too) in
+    ``source``, copied into ``folder``: a model on ONNX saved as the files its graph was built from."""
+    for path in [source / "config.json", *weight_files(source)]:
+        shutil.copyfile(path, folder / path.name)
+    if (source / SHARD_INDEX).is_file():
+        shutil.copyfile(source / SHARD_INDEX, folder / SHARD_INDEX)
 
 
 class Checkpoint:
