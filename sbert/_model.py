@@ -1640,7 +1640,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         """The source folder's modules' files (``weights``: with their weights; without, an export the graph
         builder writes), with this model's settings (max_seq_length, prompts, similarity function)."""
         source = self.folder
-        assert source is not None and self._folder is not None  # _builds_export held
+        assert source is not None and self._folder is not None  # _builds_export or a torch-free save held
         entries = json.loads((source / layout.MODULES_FILE).read_text(encoding="utf-8"))
         for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
             (folder / sub).mkdir(parents=True, exist_ok=True)
