@@ -27,6 +27,7 @@ from ._errors import (
     UnexpectedKeywordsError,
     UnknownOutputError,
     log_once,
+    torch_installed,
     warn_at_caller,
 )
 from ._numeric import normalize
@@ -777,11 +778,14 @@ def finish_sentence_embeddings(
 
 
 def token_embeddings_output(arrays: list[np.ndarray], precision: str, single: bool, device: str) -> Any:
-    """``output_value="token_embeddings"``: one ``(tokens_i, hidden)`` tensor per text, as ST returns; with a
-    quantized ``precision``, one numpy array of codes per text, every text on the same ranges, as there."""
+    """``output_value="token_embeddings"``: one ``(tokens_i, hidden)`` tensor per text, as ST returns (numpy
+    arrays where torch is not installed); with a quantized ``precision``, one numpy array of codes per text,
+    every text on the same ranges, as there."""
     if precision != "float32" and arrays:
         codes = quantize_embeddings(arrays, precision)
         return codes[0] if single else codes
+    if not torch_installed():  # the base install: its ONNX graph's arrays
+        return arrays[0] if single else arrays
     import torch
 
     tensors = [torch.from_numpy(array).to(device) for array in arrays]

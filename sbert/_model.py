@@ -13,7 +13,7 @@ import os
 import shutil
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -1302,7 +1302,11 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _input_tokens_are_final(self) -> bool:
         """Whether the input module's token embeddings are the pipeline's: no later module rewrites them (a
-        CNN, a Dense on ``token_embeddings``, ...: ``keeps_token_embeddings``)."""
+        CNN, a Dense on ``token_embeddings``, ...: ``keeps_token_embeddings``). On ONNX Runtime the graph's
+        ``token_embeddings`` are the pipeline's last (the graph builder writes no module that rewrites them,
+        a traced graph gives them after every module)."""
+        if self._network is None and self.backend == "onnx":
+            return True
         return all(keeps_token_embeddings(module) for module in list(self._torch_network())[1:])
 
     def _feature_dicts(
@@ -1400,20 +1404,34 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _token_arrays(self, texts: list[Any], batch_size: int, tokenizer: Any = None) -> list[np.ndarray]:
         """Each input's token embeddings from the Transformer, read by ``tokenizer`` (default: the model's
         own)."""
-        from ._modules.padding_free import own_inference
-
         check_positive_int("batch_size", batch_size)
-        transformer = self._input_module()
         batches = self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False, tokenizer)
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
-        with own_inference():
+        with self._token_reader() as read:
             for indices, batch in batches:
-                features = {k: v.to(self._device) for k, v in transformer.to_features(batch).items()}
-                tokens = transformer(features)["token_embeddings"].float().cpu().numpy()
+                tokens = read(batch)
                 mask = batch["attention_mask"].astype(bool)
                 for row, index in enumerate(indices.tolist()):
                     out[index] = tokens[row][mask[row]]
         return out
+
+    @contextmanager
+    def _token_reader(self) -> Iterator[Callable[[dict[str, np.ndarray]], np.ndarray]]:
+        """What gives a padded batch's ``(B, T, hidden)`` token embeddings: the ONNX graph where this model
+        runs one (its torch modules never loaded: no torch needed), else the Transformer module."""
+        if self._network is None and self.backend == "onnx":
+            yield self._runner.token_embeddings
+            return
+        from ._modules.padding_free import own_inference
+
+        transformer = self._input_module()
+
+        def read(batch: dict[str, np.ndarray]) -> np.ndarray:
+            features = {k: v.to(self._device) for k, v in transformer.to_features(batch).items()}
+            return transformer(features)["token_embeddings"].float().cpu().numpy()
+
+        with own_inference():
+            yield read
 
     def _batch_dependent(self, tokenizer: Any) -> bool:
         """Whether each text's numbers depend on its batch, so that only sentence-transformers' batches give

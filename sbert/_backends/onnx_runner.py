@@ -134,6 +134,7 @@ class OnnxRunner:
         self.takes_prompt_length = PROMPT_INPUT in self.input_names
         self.feed_names = [name for name in self.input_names if name != PROMPT_INPUT]
         outputs = {o.name: o for o in self.session.get_outputs()}
+        self.output_names = sorted(outputs)
         if (
             not {"input_ids", "attention_mask"} <= set(self.input_names)
             or "sentence_embedding" not in outputs
@@ -153,6 +154,20 @@ class OnnxRunner:
         self.device = "cpu"
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """``(B, dim)`` float32 sentence embeddings of a padded batch."""
+        return self._run("sentence_embedding", batch)
+
+    def token_embeddings(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """``(B, T, hidden)`` float32 token embeddings of a padded batch: the graph's ``token_embeddings``,
+        the pipeline's last."""
+        if "token_embeddings" not in self.output_names:
+            raise ModelLoadError(
+                f"{self.graph} gives no token embeddings (outputs {self.output_names}); export the original "
+                "model again with: sbert export MODEL OUT"
+            )
+        return self._run("token_embeddings", batch)
+
+    def _run(self, output: str, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {name: batch[name] for name in self.feed_names}
         if self.takes_prompt_length:
             feeds[PROMPT_INPUT] = np.asarray(batch.get(PROMPT_INPUT, 0), dtype=np.int64)
@@ -161,8 +176,8 @@ class OnnxRunner:
                 f"{self.graph} was exported before sbert could leave a prompt out of the pooling "
                 "(include_prompt: false); export the original model again with: sbert export MODEL OUT"
             )
-        (embeddings,) = run_graph(self.session, ["sentence_embedding"], feeds, self.max_tokens)
-        return embeddings.astype(np.float32, copy=False)
+        (values,) = run_graph(self.session, [output], feeds, self.max_tokens)
+        return values.astype(np.float32, copy=False)
 
 
 def _exports(context: BackendContext) -> bool:
