@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._compat import prompt_table, task_prompt_name
-from .._errors import InputError
+from .._errors import InputError, ModelLoadError
 from .._format.layout import MODULES_FILE, pooling_config_from_file, read_modules
 from .._numeric import similarity_matrix
 from .._tokens.chunking import Window, check_chunking
@@ -225,10 +225,10 @@ class ServedModel:
             if compute is None:
                 raise InputError(f"a {type(self.model).__name__} has no token embeddings")
             return list(compute(texts))
-        except InputError as e:  # an ONNX-only export has no torch encoder to give them
+        except (InputError, ModelLoadError) as e:  # a model or graph without them
             raise InvalidRequest(
                 f"model {self.name!r} cannot give token embeddings ({e}); use POST /embed for sentence "
-                "embeddings, or serve the model's original folder (with its torch weights) for /embed_all."
+                "embeddings."
             ) from None
 
     def tokenize(
