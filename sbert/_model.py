@@ -1659,8 +1659,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         builder writes), with this model's settings (max_seq_length, prompts, similarity function)."""
         source = self.folder
         assert source is not None and self._folder is not None  # _builds_export or a torch-free save held
-        entries = json.loads((source / layout.MODULES_FILE).read_text(encoding="utf-8"))
-        for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
+        for sub in dict.fromkeys(["", *(entry.path for entry in self._pipeline.entries)]):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             for file in (source / sub).iterdir() if (source / sub).is_dir() else ():
                 if file.is_file() and _copied(file, weights):

@@ -87,9 +87,9 @@ class ModuleEntry:
 
 
 def kind_of_module(module: Any) -> str:
-    """The modules.json kind of a loaded ``module`` (its class's name); for an ONNX stand-in, the kind of the
-    torch module it stands for (its ``stands_for``), so a model's card and settings read the same on either
-    backend."""
+    """The modules.json kind of a loaded ``module``, which it is saved as: its class's name, or the kind its
+    ``stands_for`` names (an ONNX stand-in's torch module, so a model's card and settings read the same on
+    either backend; a class saved under an older type string that more releases read)."""
     return getattr(module, "stands_for", None) or type(module).__name__
 
 

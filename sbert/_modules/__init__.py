@@ -23,6 +23,7 @@ from .._format.layout import (
     check_plain_folder,
     default_pooling_mode,
     encoder_config_file,
+    kind_of_module,
     loads_as_plain,
     model2vec_entries,
     modules_json,
@@ -40,13 +41,6 @@ def module_class(kind: str) -> Any:
     if not implementation.startswith("sbert."):  # a file of this package
         implementation = f"{__name__}.{implementation}"
     return getattr(importlib.import_module(implementation), kind)
-
-
-def registered_kind(module: Any) -> str:
-    """The registry kind a module is saved as: its class's name, or the ``saved_as`` kind its class names
-    (a class saved under an older type string that more releases read)."""
-    kind = type(module)
-    return getattr(kind, "saved_as", kind.__name__)
 
 
 class NamedModules(list):
@@ -197,7 +191,7 @@ def transformer_init_kwargs(
 
 def is_custom_module(module: Any) -> bool:
     """Whether a pipeline module is the user's own class, not one of sbert's registered module types."""
-    return not (registered_kind(module) in MODULE_TYPES and type(module).__module__.startswith("sbert."))
+    return not (kind_of_module(module) in MODULE_TYPES and type(module).__module__.startswith("sbert."))
 
 
 # sbert's module kinds that leave the ``token_embeddings`` feature as they find it (they write the sentence
@@ -208,7 +202,7 @@ _TOKEN_KEEPING = frozenset({"Pooling", "Dense", "Normalize", "LayerNorm", "Dropo
 def keeps_token_embeddings(module: Any) -> bool:
     """Whether ``module``, after the input module, leaves the ``token_embeddings`` feature unchanged (a CNN,
     an LSTM, a WeightedLayerPooling or a Dense on the tokens rewrites it; a custom module may)."""
-    if is_custom_module(module) or registered_kind(module) not in _TOKEN_KEEPING:
+    if is_custom_module(module) or kind_of_module(module) not in _TOKEN_KEEPING:
         return False
     return getattr(module, "module_output_name", None) != "token_embeddings"
 
@@ -240,7 +234,7 @@ def save_module(module: Any, folder: Path, index: int) -> tuple[str, str]:
         copy_folder_code(module, folder / sub)
     else:
         module.save(folder / sub)
-    return (custom_class_path(module) if custom else registered_kind(module)), sub
+    return (custom_class_path(module) if custom else kind_of_module(module)), sub
 
 
 def custom_class_path(module: Any) -> str:

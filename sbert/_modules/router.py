@@ -26,6 +26,7 @@ from .._format.layout import (
     MODULE_TYPES,
     ROUTER_CONFIG_FILE,
     ModuleEntry,
+    kind_of_module,
     read_router_config,
     router_repr,
 )
@@ -37,7 +38,6 @@ from . import (
     load_custom_module,
     module_class,
     output_width,
-    registered_kind,
     save_custom_module,
 )
 from .base import InputModule
@@ -325,7 +325,7 @@ def _save_module(module: nn.Module, folder: Path) -> str:
         save_custom_module(module, folder)
         return custom_class_path(module)
     module.save(folder)
-    return MODULE_TYPES[registered_kind(module)].type_string
+    return MODULE_TYPES[kind_of_module(module)].type_string
 
 
 def _route_width(modules: nn.Sequential) -> int | None:

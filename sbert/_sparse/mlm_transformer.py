@@ -73,7 +73,7 @@ class Transformer(ChatInput, TaskDefaultSettings, InputModule):
 
     save_in_root = True  # a pipeline's input module: saved at the model's root
     # Saved (in a Router too) under 5.x's MLMTransformer type, with its config, which every release reads.
-    saved_as = "MLMTransformer"
+    stands_for = "MLMTransformer"
     config_file_name = layout.TRANSFORMER_CONFIG_FILES[0]  # sentence_bert_config.json
     config_keys = list(CONFIG_KEYS)  # sentence-transformers 6.3's; get_config_dict reads the task itself
 
