@@ -1554,8 +1554,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         reads them; else ``None`` (the torch modules save it, or say how to install torch)."""
         if torch_installed() or self._network is not None or self._folder is None or self._is_onnx_only():
             return None
-        if self._pipeline.converted or not (self.folder / layout.MODULES_FILE).is_file():
-            return None  # a plain Hugging Face folder: its Pooling has no files to copy
+        if self._pipeline.converted:  # another class's folder: its encoder's weights are not the model's
+            return None
         from ._format.usage_code import card_modules
 
         return card_modules(self._pipeline, self.folder)
@@ -1665,7 +1665,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 if file.is_file() and _copied(file, weights):
                     shutil.copyfile(file, folder / sub / file.name)
         if weights:
-            _write_module_configs(folder, self._pipeline.entries)
+            _write_module_configs(folder, source, self._pipeline)
         encoder = folder / self._pipeline.transformer_path.relative_to(self._folder)
         if weights:  # sentence_bert_config.json as the torch Transformer writes it
             newer = layout.read_transformer_settings(self._pipeline.transformer_path)
@@ -1702,22 +1702,30 @@ class SentenceTransformer(SentenceTransformersMethods):
         }
 
 
-def _write_module_configs(folder: Path, entries: list[layout.ModuleEntry]) -> None:
-    """``modules.json`` and the Pooling's and Normalize's ``config.json`` of a model saved in ``folder``, as
-    the torch modules' save writes them (a save without torch)."""
-    kinds_and_paths = [(entry.kind, entry.path) for entry in entries]
+def _write_module_configs(folder: Path, source: Path, pipeline: layout.PipelineInfo) -> None:
+    """``modules.json`` and the Pooling's and Normalize's ``config.json`` of the model of ``source`` saved
+    in ``folder``, as the torch modules' save writes them (a save without torch). A module without a folder
+    (a plain Hugging Face folder's Pooling) gets the one that save names."""
+    entries = pipeline.entries
+    paths = [entry.path or (f"{i}_{entry.kind}" if i else "") for i, entry in enumerate(entries)]
+    kinds_and_paths = [(entry.kind, path) for entry, path in zip(entries, paths)]
     listed = layout.modules_json(kinds_and_paths, [e.kwargs for e in entries], [e.name for e in entries])
     (folder / layout.MODULES_FILE).write_text(json.dumps(listed, indent=2))
-    for entry in entries:
-        config = folder / entry.path / "config.json"
-        if entry.kind == "Pooling" and entry.path:
-            settings, indent = layout.pooling_config_to_file(*layout.pooling_config_from_file(config)), 2
+    for entry, path in zip(entries, paths):
+        if entry.kind == "Pooling":
+            encoder = layout.read_json(
+                layout.encoder_config_file(pipeline.transformer_path), model_config=True
+            )
+            module = source / entry.path if entry.path else None
+            config = layout.pooling_config(module, pipeline.dimension, encoder)
+            settings, indent = layout.pooling_config_to_file(*config), 2
         elif entry.kind == "Normalize" and entry.path:
-            source, target = layout.normalize_features(folder / entry.path)
-            settings, indent = {"module_input_name": source, "module_output_name": target}, 4
+            features, target = layout.normalize_features(folder / entry.path)
+            settings, indent = {"module_input_name": features, "module_output_name": target}, 4
         else:
             continue
-        config.write_text(json.dumps(settings, indent=indent))
+        (folder / path).mkdir(exist_ok=True)
+        (folder / path / "config.json").write_text(json.dumps(settings, indent=indent))
 
 
 # a module's own files (the tokenizer's are written by the tokenizer; the model's settings anew)

@@ -1,8 +1,8 @@
 """``SentenceTransformer.save`` and ``CrossEncoder.save`` in the base install (torch, transformers and
 sentence-transformers not importable): the files the ONNX graph was built from, in the layout and with the
 settings and model card that a save with torch writes; sentence-transformers loads the folder and encodes
-(scores) as from the torch save. A pipeline whose files do not give that (a plain Hugging Face folder as a
-SentenceTransformer) still says how to install torch."""
+(scores) as from the torch save. A pipeline whose files do not give that (a Dense the card's example would
+not find) still says how to install torch."""
 
 from __future__ import annotations
 
@@ -65,11 +65,13 @@ def _files(folder) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("source", ["pipeline", "default"])
-def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_path, source):
+@pytest.mark.parametrize("source", ["pipeline", "default", "plain"])
+def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tiny_bert, tmp_path, source):
+    """``plain``: a plain Hugging Face folder, whose Pooling (mean, built by the loader) gets the folder and
+    config a save with torch gives it."""
     from sentence_transformers import SentenceTransformer
 
-    model_folder = folder if source == "pipeline" else default_model_path
+    model_folder = {"pipeline": folder, "default": default_model_path, "plain": tiny_bert}[source]
     copy = shutil.copytree(model_folder, tmp_path / "source", ignore=shutil.ignore_patterns("onnx"))
     without, with_torch = tmp_path / "without" / "model", tmp_path / "with" / "model"  # the card's title
     _without_torch(SAVE, copy, without)
@@ -79,6 +81,8 @@ def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_pat
     assert card == (with_torch / "README.md").read_text()  # a generated card, or the loaded one again
     if source == "pipeline":
         assert "mean_pooling" in card and "exclude_prompt" in card and "load_file" in card
+    if source == "plain":
+        assert "mean_pooling" in card and "exclude_prompt" not in card
     for name in (
         "sentence_bert_config.json",
         "tokenizer_config.json",
@@ -97,10 +101,17 @@ def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_pat
     np.testing.assert_allclose(again.encode(SENTENCES), theirs.encode(SENTENCES), atol=1e-5, rtol=0)
 
 
-def test_a_plain_folder_still_needs_torch_to_save(tiny_bert, tmp_path):
-    """A plain Hugging Face folder's Pooling has no files of its own: its save needs the torch modules."""
+def test_a_folder_the_card_cannot_read_still_needs_torch_to_save(folder, tmp_path):
+    """A Dense outside ``<i>_Dense`` (the card's plain-transformers example loads its weights from there, as
+    a save with torch writes them): the save needs the torch modules, and says how to install them."""
+    import json
+
+    copy = shutil.copytree(folder, tmp_path / "renamed", ignore=shutil.ignore_patterns("onnx"))
+    (copy / "2_Dense").rename(copy / "2_Projection")
+    listed = json.loads((copy / "modules.json").read_text())
+    listed[2]["path"] = "2_Projection"
+    (copy / "modules.json").write_text(json.dumps(listed))
     code = "from sbert import SentenceTransformer\nSentenceTransformer(sys.argv[1]).save(sys.argv[2])\n"
-    copy = shutil.copytree(tiny_bert, tmp_path / "plain")
     done = _without_torch(code, copy, tmp_path / "out", fails=True)
     assert done.returncode != 0 and "pip install 'sbert[torch]'" in done.stderr
     assert not (tmp_path / "out").exists()

@@ -300,6 +300,17 @@ def pooling_settings(dim: int, modes: Sequence[str], include_prompt: bool) -> di
     return {"embedding_dimension": dim, "pooling_mode": mode, "include_prompt": include_prompt}
 
 
+def pooling_config(
+    folder: Path | None, width: int, encoder_config: dict[str, Any]
+) -> tuple[int, tuple[str, ...], bool]:
+    """A Pooling's input width, modes and whether it pools the prompt's tokens: from its ``folder``'s
+    config.json, or for one without a folder (a plain Hugging Face folder's) what sentence-transformers
+    builds: ``width`` (the encoder's), the pooling ``encoder_config`` implies, the prompt included."""
+    if folder is None:
+        return width, (default_pooling_mode(encoder_config),), True
+    return pooling_config_from_file(folder / "config.json")
+
+
 def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
     """The classic boolean layout, readable by every sentence-transformers release and by TEI.
 

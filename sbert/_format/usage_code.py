@@ -126,11 +126,17 @@ class CardModule:
 def card_modules(pipeline: Any, folder: Path) -> list[CardModule] | None:
     """The modules of the pipeline saved in ``folder`` (``pipeline``: its :class:`~.layout.PipelineInfo`) as
     the card's example reads them, from their files alone; ``None`` where that example would not be the
-    one the torch modules give (a Pooling without files, a Dense whose weights are not safetensors in
+    one the torch modules give (a Dense whose weights are not safetensors in
     ``<i>_Dense``, an encoder outside the graph builder's families, whose transformers class is AutoModel's:
     the card's example loads it so)."""
     from .._backends.graph_builder import ENCODER_BUILDERS
-    from .layout import normalize_features, pooling_config_from_file, read_json, saved_dense_activation
+    from .layout import (
+        encoder_config_file,
+        normalize_features,
+        pooling_config,
+        read_json,
+        saved_dense_activation,
+    )
 
     first = pipeline.entries[0]
     if first.kind != "Transformer" or pipeline.encoder_model_type not in ENCODER_BUILDERS:
@@ -139,10 +145,9 @@ def card_modules(pipeline: Any, folder: Path) -> list[CardModule] | None:
     for index, entry in enumerate(pipeline.entries[1:], start=1):
         path = folder / entry.path if entry.path else None
         usage = None
-        if entry.kind == "Pooling":
-            if path is None:
-                return None
-            _, modes, include_prompt = pooling_config_from_file(path / "config.json")
+        if entry.kind == "Pooling":  # without a folder: a plain Hugging Face folder's default pooling
+            encoder_config = read_json(encoder_config_file(pipeline.transformer_path), model_config=True)
+            _, modes, include_prompt = pooling_config(path, pipeline.dimension, encoder_config)
             usage = pooling_usage(modes, include_prompt)
         elif entry.kind == "Dense":
             if entry.path != f"{index}_Dense" or not (path / DENSE_WEIGHTS).is_file():

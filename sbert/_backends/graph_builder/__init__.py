@@ -19,12 +19,11 @@ from typing import Any
 from ..._errors import InvalidModelFileError, ModelLoadError, TokenIdOutOfRangeError
 from ..._format.layout import (
     PipelineInfo,
-    default_pooling_mode,
     describe_pipeline,
     is_own_folder,
     label_count,
     normalize_features,
-    pooling_config_from_file,
+    pooling_config,
     read_json,
     read_modules,
 )
@@ -164,7 +163,7 @@ def pipeline_graph(
     for index, entry in enumerate(info.entries[1:], start=1):
         module = folder / entry.path if entry.path else None
         if entry.kind == "Pooling":
-            expected, modes, include_prompt = _pooling(module, width, config)
+            expected, modes, include_prompt = pooling_config(module, width, config)
             _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = (
                 pool(graph, tokens, modes, include_prompt=include_prompt),
@@ -255,13 +254,6 @@ def encoder_inputs(encoder: Path) -> list[str] | None:
     except NotBuildable:
         return None
     return ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
-
-
-def _pooling(module: Path | None, width: int, config: dict[str, Any]) -> tuple[int, tuple[str, ...], bool]:
-    """The width a Pooling takes, its modes and whether it pools the prompt's tokens."""
-    if module is None:  # a plain Hugging Face folder: the encoder's width, the pooling its config implies
-        return width, (default_pooling_mode(config),), True
-    return pooling_config_from_file(module / "config.json")
 
 
 def _check_width(
