@@ -25,7 +25,7 @@ def keep_top(embeddings: np.ndarray, k: int) -> np.ndarray:
     return kept
 
 
-def in_input_order(batches: Sequence[np.ndarray], order: np.ndarray, width: int) -> np.ndarray:
+def in_input_order(batches: Sequence[np.ndarray], order: np.ndarray) -> np.ndarray:
     """One ``(n, width)`` array from batches of rows in sorted order (row ``i`` belongs to text
     ``order[i]``)."""
     return np.concatenate(list(batches))[np.argsort(order)]

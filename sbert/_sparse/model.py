@@ -457,8 +457,7 @@ class SparseEncoder(PipelineModel):
             lengths = [sum(map(len, t)) if isinstance(t, tuple) else len(t) for t in texts]
             order = np.argsort([-n for n in lengths], kind="stable")
         batches = self._embed([texts[i] for i in order], prompt, options, *batching, user=user)
-        width = self.get_embedding_dimension() or batches[0].shape[-1]
-        return output_functions().in_input_order(batches, order, width)
+        return output_functions().in_input_order(batches, order)
 
     encode_query = task_encode_method(
         "query",

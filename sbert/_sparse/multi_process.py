@@ -43,10 +43,8 @@ def encode_with_pool(
     ``devices`` started for this call only) with ``options``: the keywords of their ``encode``."""
     from .._multiprocess import call_pool, encode_on_pool
 
-    width = model.get_embedding_dimension()
-
     def join(chunks: list[Any]) -> Any:
-        return output_functions().in_input_order(chunks, np.arange(len(texts)), width or chunks[0].shape[-1])
+        return output_functions().in_input_order(chunks, np.arange(len(texts)))
 
     with call_pool(model, pool, devices) as running:
         return encode_on_pool(running, texts, chunk_size, {**options, "save_to_cpu": True}, join=join)

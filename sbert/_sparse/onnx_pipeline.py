@@ -246,7 +246,8 @@ def splade_modules(
         trust_remote_code=trust_remote_code,
         modality_config=options.get("modality_config"),
     )
-    return [masked_lm, OnnxSpladePooling(config, width)]
+    # the saved dimension where there is one, as the torch module reports it (its output is the vocabulary's)
+    return [masked_lm, OnnxSpladePooling(config, config.embedding_dimension or width)]
 
 
 def preprocess(

@@ -26,9 +26,10 @@ def keep_top(embeddings: torch.Tensor, k: int) -> torch.Tensor:
     return kept.scatter_(-1, top, embeddings.gather(-1, top))
 
 
-def in_input_order(batches: Sequence[torch.Tensor], order: np.ndarray, width: int) -> torch.Tensor:
+def in_input_order(batches: Sequence[torch.Tensor], order: np.ndarray) -> torch.Tensor:
     """One ``(n, width)`` tensor from batches of rows in sorted order: row ``i`` of the batches, stacked,
-    belongs to text ``order[i]``. Sparse batches give a coalesced sparse tensor, dense ones a dense one."""
+    belongs to text ``order[i]``. Sparse batches give a coalesced sparse tensor, dense ones a dense one. The
+    width is the batches' own (a SpladePooling's saved ``embedding_dimension`` may not be its output's)."""
     if not batches[0].is_sparse:
         stacked = torch.cat(list(batches))
         return stacked[torch.as_tensor(np.argsort(order), device=stacked.device)]
@@ -40,7 +41,7 @@ def in_input_order(batches: Sequence[torch.Tensor], order: np.ndarray, width: in
         indices.append(torch.stack([owner[rows + offset], cols]))
         values.append(batch.values())
         offset += batch.shape[0]
-    size = (len(order), width)
+    size = (len(order), batches[0].shape[1])
     merged = torch.sparse_coo_tensor(torch.cat(indices, 1), torch.cat(values), size, check_invariants=False)
     return merged.coalesce()
 
