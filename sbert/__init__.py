@@ -28,7 +28,7 @@ from ._losses import LOSSES
 from ._missing_extras import install as _install_missing_extras
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
-from ._similarity import SimilarityFunction
+from ._similarity_function import SimilarityFunction
 from ._tokens import transformers_path as _tokenizer_class_path  # noqa: F401  (see the note below)
 from ._version import __version__
 

@@ -13,62 +13,16 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
-from enum import Enum
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from ._errors import EmbeddingShapeError, InputError, installed
 from ._numeric import (
-    MULTI_VECTOR_SIMILARITIES,
-    SIMILARITY_FUNCTIONS,
     normalize,
     similarity_matrix,
     unknown_function,
 )
-
-
-class SimilarityFunction(str, Enum):
-    """sentence-transformers' names for the similarity functions; each member is its string name."""
-
-    COSINE = "cosine"
-    DOT_PRODUCT = "dot"
-    DOT = "dot"  # noqa: PIE796 (an alias of DOT_PRODUCT, as in sentence-transformers)
-    EUCLIDEAN = "euclidean"
-    MANHATTAN = "manhattan"
-    MAXSIM = "maxsim"  # late interaction, multi-vector (token) embeddings
-    MEAN_MAXSIM = "meanmaxsim"
-
-    def __format__(self, format_spec: str) -> str:
-        # Python 3.10 formats a str-mixin member as its value ("cosine"); 3.11+ and sentence-transformers'
-        # plain Enum as str(member) ("SimilarityFunction.COSINE"): pinned to the latter on every Python
-        return format(str(self), format_spec)
-
-    @staticmethod
-    def possible_values() -> list[str]:
-        return [*SIMILARITY_FUNCTIONS, *MULTI_VECTOR_SIMILARITIES]
-
-    @staticmethod
-    def to_similarity_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
-        """The ``(a, b) -> (n, m)`` scores of that name (a tensor, as sentence-transformers')."""
-        name = SimilarityFunction(similarity_function).value
-        if name in MULTI_VECTOR_SIMILARITIES:
-            from . import _maxsim
-
-            return _maxsim.maxsim if name == "maxsim" else _maxsim.mean_maxsim
-        return partial(similarity, function=name)
-
-    @staticmethod
-    def to_similarity_pairwise_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
-        """The ``(a, b) -> (n,)`` row-by-row scores of that name."""
-        name = SimilarityFunction(similarity_function).value
-        if name in MULTI_VECTOR_SIMILARITIES:
-            from . import _maxsim
-
-            return _maxsim.maxsim_pairwise if name == "maxsim" else _maxsim.mean_maxsim_pairwise
-        return partial(similarity_pairwise, function=name)
 
 
 def is_tensor(x: Any) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _evaluation
-from ._similarity import SimilarityFunction as SimilarityFunction  # re-exported, as there
+from ._similarity_function import SimilarityFunction as SimilarityFunction  # re-exported, as there
 
 ALIASES = {"BaseEvaluator": "Evaluator", "SentenceEvaluator": "Evaluator"}  # sentence-transformers' → sbert's
 

@@ -3,6 +3,6 @@
 from sbert.similarity_functions import SimilarityFunction
 """
 
-from ._similarity import SimilarityFunction
+from ._similarity_function import SimilarityFunction
 
 __all__ = ["SimilarityFunction"]

@@ -15,7 +15,7 @@ from .._checks import check_positive_int
 from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
 from .._progress import tracked
-from .._similarity import SimilarityFunction
+from .._similarity_function import SimilarityFunction
 from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from .._st_signature import st_positional
 from . import metrics

@@ -68,6 +68,21 @@ def pairwise_manhattan_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return similarity_pairwise(a, b, "manhattan")
 
 
+# the public functions by SimilarityFunction name (its to_similarity_fn / to_similarity_pairwise_fn)
+SCORE_FUNCTIONS = {
+    "cosine": cos_sim,
+    "dot": dot_score,
+    "euclidean": euclidean_sim,
+    "manhattan": manhattan_sim,
+}
+PAIRWISE_SCORE_FUNCTIONS = {
+    "cosine": pairwise_cos_sim,
+    "dot": pairwise_dot_score,
+    "euclidean": pairwise_euclidean_sim,
+    "manhattan": pairwise_manhattan_sim,
+}
+
+
 def _scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
     if returns_tensors(a, b):
         return similarity(a, b, function)

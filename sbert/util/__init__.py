@@ -67,7 +67,8 @@ from .._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
-from .._similarity import SimilarityFunction, normalize_embeddings, pairwise_angle_sim, select_max_active_dims
+from .._similarity import normalize_embeddings, pairwise_angle_sim, select_max_active_dims
+from .._similarity_function import SimilarityFunction
 from ._distributed import (
     all_gather,
     all_gather_padded,

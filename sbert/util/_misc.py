@@ -55,7 +55,7 @@ def similarity_fct_name(similarity_fct: Callable[..., Any]) -> str:
     name = getattr(similarity_fct, "__name__", type(similarity_fct).__name__)
     owner = getattr(similarity_fct, "__self__", None)
     if name in ("similarity", "similarity_pairwise") and hasattr(owner, "similarity_fn_name"):
-        from .._similarity import SimilarityFunction
+        from .._similarity_function import SimilarityFunction
 
         resolve = SimilarityFunction.to_similarity_fn
         if name == "similarity_pairwise":
