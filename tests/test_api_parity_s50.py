@@ -1,5 +1,6 @@
 """Small API points against sentence-transformers 6.3, side by side: what ``SimilarityFunction`` hands out
-(the util functions themselves, whose names a loss's config and the model card print)."""
+(the util functions themselves, whose names a loss's config and the model card print), and the per-token maps
+of ``model.tokenizer(...)``'s output (``tokens()``, ``word_ids()``, ...)."""
 
 from __future__ import annotations
 
@@ -23,12 +24,14 @@ def test_similarity_functions_are_the_util_functions(name):
         assert ours is getattr(util, ours.__name__)
         assert util.similarity_fct_name(ours) == their_util.similarity_fct_name(theirs)
         a = np.random.default_rng(0).normal(size=(3, 8)).astype(np.float32)
-        np.testing.assert_allclose(ours(a, a[::-1].copy()).numpy(), theirs(a, a[::-1].copy()).numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            ours(a, a[::-1].copy()).numpy(), theirs(a, a[::-1].copy()).numpy(), atol=1e-5
+        )
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_models_similarity_is_named_by_its_function(default_model_path, name):
-    """A loss's config names ``model.similarity`` by the function it resolves to, as in sentence-transformers."""
+    """A loss's config names ``model.similarity`` by the function it resolves to, as in ST."""
     import sentence_transformers
     from sentence_transformers import util as their_util
 
@@ -40,3 +43,45 @@ def test_a_models_similarity_is_named_by_its_function(default_model_path, name):
     for method in ("similarity", "similarity_pairwise"):
         expected = their_util.similarity_fct_name(getattr(theirs, method))
         assert util.similarity_fct_name(getattr(ours, method)) == expected
+
+
+TOKEN_MAPS = (
+    "token_to_word",
+    "token_to_chars",
+    "char_to_token",
+    "word_to_tokens",
+    "token_to_sequence",
+    "char_to_word",
+)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"padding": True},
+        {"padding": "max_length", "max_length": 12},
+        {"padding": True, "padding_side": "left"},
+    ],
+)
+def test_tokenizer_output_maps_tokens_as_a_fast_tokenizer(default_model_path, options):
+    """``model.tokenizer(texts)``'s per-token maps (``tokens()``, ``word_ids()``, ``char_to_token()``, ...),
+    padded positions included, as transformers' fast tokenizer gives them to sentence-transformers' users."""
+    import sentence_transformers
+
+    from sbert import SentenceTransformer
+
+    ours = SentenceTransformer(str(default_model_path)).tokenizer
+    theirs = sentence_transformers.SentenceTransformer(str(default_model_path), device="cpu").tokenizer
+    texts = ["Hello World, unbelievable!", "héllo wörld naïve"]
+    mine, reference = ours(texts, **options), theirs(texts, **options)
+    assert mine.n_sequences == reference.n_sequences
+    for row in range(len(texts)):
+        for method in ("tokens", "word_ids", "sequence_ids"):
+            assert getattr(mine, method)(row) == getattr(reference, method)(row), (method, row)
+    for arguments in ((3,), (1, 3), (1, 7), (0, 2)):
+        for method in TOKEN_MAPS:
+            got, expected = getattr(mine, method)(*arguments), getattr(reference, method)(*arguments)
+            assert got == expected and type(got).__name__ == type(expected).__name__, (method, arguments)
+    pair, reference_pair = ours(["q"], ["d d"], padding=True), theirs(["q"], ["d d"], padding=True)
+    assert pair.sequence_ids(0) == reference_pair.sequence_ids(0) and pair.n_sequences == 2

@@ -54,14 +54,115 @@ NAMED_SPECIAL_TOKENS = (
 EXTRA_SPECIAL_KEYS = ("extra_special_tokens", "additional_special_tokens")
 
 
+class CharSpan(NamedTuple):
+    """transformers' span of characters in the text: ``start`` included, ``end`` not."""
+
+    start: int
+    end: int
+
+
+class TokenSpan(NamedTuple):
+    """transformers' span of tokens in the encoding: ``start`` included, ``end`` not."""
+
+    start: int
+    end: int
+
+
 class BatchEncoding(dict):
-    """What calling the tokenizer returns: a dict whose keys also read as attributes (``.input_ids``)."""
+    """What calling the tokenizer returns: a dict whose keys also read as attributes (``.input_ids``), with
+    a fast tokenizer's per-token maps (``tokens()``, ``word_ids()``, ``char_to_token()``, ...) read off the
+    ``tokenizers`` encodings, padded as the batch is (padded positions map to no word and no text)."""
+
+    is_fast = True
+
+    def __init__(
+        self, data: dict[str, Any] | None = None, *, encodings: Any = None, padding: Any = None
+    ) -> None:
+        """``encodings``: the call's ``tokenizers`` encodings; ``padding``: ``(width, side, pad id, pad
+        token)`` where the batch was padded (the encodings are padded so on first use)."""
+        super().__init__(data or {})
+        self._rust = None if encodings is None else (encodings, padding)
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    @property
+    def encodings(self) -> list[Any] | None:
+        """The ``tokenizers.Encoding`` of each text (padded as the batch)."""
+        if self._rust is None:
+            return None
+        encodings, padding = self._rust
+        if padding is not None:  # padded once, in place: the encodings are this call's own
+            width, side, pad_id, pad_token = padding
+            for encoding in encodings:
+                encoding.pad(width, direction=side, pad_id=pad_id, pad_type_id=0, pad_token=pad_token)
+            self._rust = (encodings, None)
+        return encodings
+
+    def _encoding(self, batch_index: int) -> Any:
+        encodings = self.encodings
+        if encodings is None:
+            raise ValueError("This BatchEncoding has no tokenizers encodings to read token maps from.")
+        return encodings[batch_index]
+
+    def tokens(self, batch_index: int = 0) -> list[str]:
+        return self._encoding(batch_index).tokens
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        return self._encoding(batch_index).word_ids
+
+    def words(self, batch_index: int = 0) -> list[int | None]:
+        """:meth:`word_ids`' older name."""
+        return self.word_ids(batch_index)
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        return self._encoding(batch_index).sequence_ids
+
+    @property
+    def n_sequences(self) -> int | None:
+        return self._encoding(0).n_sequences if self.encodings else None
+
+    def token_to_word(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        batch, token = _indices(batch_or_token_index, token_index)
+        return self._encoding(batch).token_to_word(token)
+
+    def token_to_sequence(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        batch, token = _indices(batch_or_token_index, token_index)
+        return self._encoding(batch).token_to_sequence(token)
+
+    def token_to_chars(self, batch_or_token_index: int, token_index: int | None = None) -> CharSpan | None:
+        batch, token = _indices(batch_or_token_index, token_index)
+        span = self._encoding(batch).token_to_chars(token)
+        return CharSpan(*span) if span is not None else None
+
+    def char_to_token(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        batch, char = _indices(batch_or_char_index, char_index)
+        return self._encoding(batch).char_to_token(char, sequence_index)
+
+    def char_to_word(
+        self, batch_or_char_index: int, char_index: int | None = None, sequence_index: int = 0
+    ) -> int | None:
+        batch, char = _indices(batch_or_char_index, char_index)
+        return self._encoding(batch).char_to_word(char, sequence_index)
+
+    def word_to_tokens(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> TokenSpan | None:
+        batch, word = _indices(batch_or_word_index, word_index)
+        span = self._encoding(batch).word_to_tokens(word, sequence_index)
+        return TokenSpan(*span) if span is not None else None
+
+    def word_to_chars(
+        self, batch_or_word_index: int, word_index: int | None = None, sequence_index: int = 0
+    ) -> CharSpan | None:
+        batch, word = _indices(batch_or_word_index, word_index)
+        span = self._encoding(batch).word_to_chars(word, sequence_index)
+        return CharSpan(*span) if span is not None else None
 
     def to(self, device: Any, *, non_blocking: bool = False) -> BatchEncoding:
         """transformers' ``BatchEncoding.to``: its tensors moved to ``device`` in place, the batch returned
@@ -147,6 +248,7 @@ class HuggingFaceTokenizerMethods:
         strategy = truncation if truncation in ("only_first", "only_second") else "longest_first"
         encoder = self._encoder(limit, strategy)
         encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
+        width = None  # the padded width
         if padding in (True, "longest", "max_length"):
             batch = self.pad(encodings, side)
             width = batch["input_ids"].shape[1]
@@ -166,7 +268,9 @@ class HuggingFaceTokenizerMethods:
         keep_types = return_token_type_ids if return_token_type_ids is not None else self._takes_token_types()
         names = ["input_ids"] + (["token_type_ids"] if keep_types else [])
         names += ["attention_mask"] if return_attention_mask else []
-        out = BatchEncoding({name: _as(batch[name], return_tensors, single) for name in names})
+        padded = None if width is None else (width, side, self.padding_id, self.pad_token or "")
+        values = {name: _as(batch[name], return_tensors, single) for name in names}
+        out = BatchEncoding(values, encodings=encodings, padding=padded)
         if return_offsets_mapping:  # each token's (start, end) characters; (0, 0) where padded
             widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
             offsets = [_padded_offsets(e.offsets, w, side) for e, w in zip(encodings, widths)]
@@ -413,6 +517,11 @@ def _pad_to(batch: dict[str, np.ndarray], width: int, pad_id: int, side: str) ->
     fills = {"input_ids": pad_id, "attention_mask": 0, "token_type_ids": 0}
     spec = ((0, 0), (extra, 0)) if side == "left" else ((0, 0), (0, extra))
     return {name: np.pad(array, spec, constant_values=fills[name]) for name, array in batch.items()}
+
+
+def _indices(batch_or_index: int, index: int | None) -> tuple[int, int]:
+    """transformers' two-way call: ``(index)`` in the first text, or ``(batch_index, index)``."""
+    return (0, batch_or_index) if index is None else (batch_or_index, index)
 
 
 def _padded_offsets(offsets: list[tuple[int, int]], width: int, side: str) -> list[tuple[int, int]]:
