@@ -219,9 +219,19 @@ def test_tei_routes_match_the_model(real_server, default_model):
     np.testing.assert_allclose(scores, default_model.similarity(embeddings[:1], embeddings[1:])[0], atol=1e-5)
     matrix = httpx.post(f"{url}/similarity/matrix", json={"inputs": SENTENCES[:3]}).json()
     np.testing.assert_allclose(matrix, default_model.similarity(embeddings, embeddings), atol=1e-5)
-    tokens = httpx.post(f"{url}/tokenize", json={"inputs": "Hello world"}).json()
-    assert [t["text"] for t in tokens[0]] == ["[CLS]", "hello", "world", "[SEP]"]
-    assert tokens[0][1] == {"id": 7592, "text": "hello", "special": False, "start": 0, "stop": 5}
+    # TEI's tokens: a special one by its token, any other by the input's text it covers, with that text's
+    # UTF-8 byte offsets (text-embeddings-inference's into_tokens)
+    tokens = httpx.post(f"{url}/tokenize", json={"inputs": ["Hello world", "Héllo wörld"]}).json()
+    assert [t["text"] for t in tokens[0]] == ["[CLS]", "Hello", "world", "[SEP]"]
+    assert tokens[0][1] == {"id": 7592, "text": "Hello", "special": False, "start": 0, "stop": 5}
+    assert tokens[0][0] == {"id": 101, "text": "[CLS]", "special": True, "start": None, "stop": None}
+    spans = [(t["text"], t["start"], t["stop"]) for t in tokens[1][1:-1]]
+    assert spans == [("Héllo", 0, 6), ("wörld", 7, 13)]
+    # every token (TEI's /tokenize does not cut at the model's limit, which /embed applies)
+    bare = httpx.post(f"{url}/tokenize", json={"inputs": "word " * 300, "add_special_tokens": False}).json()
+    assert len(bare[0]) == 300 and not any(t["special"] for t in bare[0])
+    whole = httpx.post(f"{url}/tokenize", json={"inputs": "word " * 300}).json()
+    assert len(whole[0]) == 302 and whole[0][-1]["text"] == "[SEP]"
 
 
 def test_truncation_choices(real_server, default_model):

@@ -232,11 +232,16 @@ class ServedModel:
             ) from None
 
     def tokenize(
-        self, texts: Sequence[str], side: str = "right", task: str | None = None, special_tokens: bool = True
+        self,
+        texts: Sequence[str],
+        side: str = "right",
+        task: str | None = None,
+        special_tokens: bool = True,
+        truncate: bool = True,
     ) -> list[Any]:
-        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread);
-        ``special_tokens=False``: none added (texts decoded from token ids)."""
-        return self.reader(task).tokenize(texts, side, special_tokens)
+        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` unless not ``truncate``
+        (runs in a thread); ``special_tokens=False``: none added (texts decoded from token ids)."""
+        return self.reader(task).tokenize(texts, side, special_tokens, truncate)
 
     def texts_of_ids(self, ids: list[list[int]], task: str | None = None) -> list[str]:
         """The text of each input's token ids (the model's own vocabulary), special tokens kept, as

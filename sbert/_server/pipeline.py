@@ -28,7 +28,7 @@ from .engine import ServedModel
 from .errors import InvalidJson, InvalidRequest, NotFound, TooLarge, summarize_validation
 from .reranking import ServedReranker
 from .routes.registry import Reply, Route
-from .schemas import PairInputs, PredictInputs, RequestBody, TextInputs
+from .schemas import PairInputs, PredictInputs, RequestBody, TextInputs, TokenizeRequest
 from .state import NO_RERANKER, ServerState
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -134,13 +134,18 @@ class Pipeline:
             texts = [prompt + text for text in inputs.texts]
             return await self._in_pool(served.token_embeddings, texts, pool=self.state.token_pool)
 
-    async def tokenize(self, body: RequestBody, model: ServedModel) -> list[Any]:
-        """The encodings of ``body.text_inputs()`` (prompt included), cut at the model's token limit."""
+    async def tokenize(self, body: TokenizeRequest, model: ServedModel) -> list[tuple[str, Any]]:
+        """Each of ``body.text_inputs()`` as tokenized (its prompt before it) with its encoding: every token,
+        as TEI's /tokenize gives them (not cut at the model's limit, which /embed applies), special tokens
+        added where ``body.add_special_tokens``."""
         inputs = body.text_inputs()
         prompt, task = model.read_as(inputs.prompt_name, inputs.task)
         self._check_count(inputs.texts, TOO_MANY_TO_TOKENIZE)
+        texts = [prompt + text for text in inputs.texts] if prompt else inputs.texts
         with self.state.admission():
-            return await self._tokenized(model, inputs.texts, prompt, inputs.side, task)
+            special = body.add_special_tokens
+            encodings = await self._in_pool(model.tokenize, texts, inputs.side, task, special, False)
+        return list(zip(texts, encodings))
 
     async def decode(
         self, served: ServedModel | ServedReranker, rows: list[list[int]], skip_special_tokens: bool

@@ -35,12 +35,19 @@ class Reader:
     def max_length(self) -> int:
         return int(self.tokenizers["right"].max_length)
 
-    def tokenize(self, texts: Sequence[str], side: str = "right", special_tokens: bool = True) -> list[Any]:
-        """Encodings of ``texts`` cut at the limit on ``side``; ``special_tokens=False`` leaves out the
-        special tokens the reader would add (texts decoded from token ids, as TEI re-encodes them)."""
-        if special_tokens and self.special_tokens:
-            return self.tokenizers[side].encode(list(texts))
-        return self.tokenizers[side].backend.encode_batch(list(texts), add_special_tokens=False)
+    def tokenize(
+        self, texts: Sequence[str], side: str = "right", special_tokens: bool = True, truncate: bool = True
+    ) -> list[Any]:
+        """Encodings of ``texts`` cut at the limit on ``side`` (``truncate=False``: every token, where the
+        tokenizer can give them); ``special_tokens=False`` leaves out the special tokens the reader would
+        add (texts decoded from token ids, as TEI re-encodes them)."""
+        tokenizer = self.tokenizers[side]
+        add = special_tokens and self.special_tokens
+        if not truncate and hasattr(tokenizer, "untruncated_backend"):  # a fake model's has none
+            return tokenizer.untruncated_backend().encode_batch(list(texts), add_special_tokens=add)
+        if add:
+            return tokenizer.encode(list(texts))
+        return tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
         return self.tokenizers["right"].pad(encodings)

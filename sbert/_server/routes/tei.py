@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from ..._numeric import normalize
@@ -117,26 +118,28 @@ async def predict(pipeline: Pipeline, body: PredictRequest) -> Any:
 
 @routes.post("/tokenize", tag="TEI")
 async def tokenize(pipeline: Pipeline, body: TokenizeRequest) -> Any:
-    """The tokens each input becomes (after truncation), with character offsets."""
-    encodings = await pipeline.tokenize(body, pipeline.model(body.model))
-    return [_tokens(encoding, body.add_special_tokens) for encoding in encodings]
+    """The tokens each input becomes (after truncation), as TEI gives them: a special token by its token
+    string, any other by the input's own text it covers, with that text's UTF-8 byte offsets."""
+    tokenized = await pipeline.tokenize(body, pipeline.model(body.model))
+    return [_tokens(text, encoding) for text, encoding in tokenized]
 
 
-def _tokens(encoding: Any, add_special_tokens: bool) -> list[dict[str, Any]]:
+def _tokens(text: str, encoding: Any) -> list[dict[str, Any]]:
+    """TEI's tokens of ``text`` (as tokenized, prompt included) from its ``tokenizers`` encoding, whose
+    offsets count characters."""
+    byte_at = (
+        None if text.isascii() else list(itertools.accumulate((len(c.encode()) for c in text), initial=0))
+    )
     tokens = []
     for token_id, token, (start, stop), special in zip(
         encoding.ids, encoding.tokens, encoding.offsets, encoding.special_tokens_mask
     ):
-        if special and not add_special_tokens:
+        if special:
+            tokens.append({"id": token_id, "text": token, "special": True, "start": None, "stop": None})
             continue
+        first, end = (start, stop) if byte_at is None else (byte_at[start], byte_at[stop])
         tokens.append(
-            {
-                "id": token_id,
-                "text": token,
-                "special": bool(special),
-                "start": None if special else start,
-                "stop": None if special else stop,
-            }
+            {"id": token_id, "text": text[start:stop], "special": False, "start": first, "stop": end}
         )
     return tokens
 
