@@ -140,13 +140,16 @@ def openai_client(url: str, api_key: str = "unused"):
 
 
 def test_openai_client_gets_encode_embeddings_in_order(real_server, default_model):
-    expected = default_model.encode(SENTENCES, normalize_embeddings=True)
+    import openai
+
+    texts = [text for text in SENTENCES if text]  # an empty string is refused, as by OpenAI's API (below)
+    expected = default_model.encode(texts, normalize_embeddings=True)
     client = openai_client(real_server.url)
     for encoding_format in ("float", "base64"):
         response = client.embeddings.create(
-            model="all-MiniLM-L6-v2", input=SENTENCES, encoding_format=encoding_format
+            model="all-MiniLM-L6-v2", input=texts, encoding_format=encoding_format
         )
-        assert [d.index for d in response.data] == list(range(len(SENTENCES)))
+        assert [d.index for d in response.data] == list(range(len(texts)))
         if encoding_format == "float":
             got = np.array([d.embedding for d in response.data], dtype=np.float32)
         else:  # the client returns the base64 string as it came
@@ -159,6 +162,19 @@ def test_openai_client_gets_encode_embeddings_in_order(real_server, default_mode
         model="sentence-transformers/all-MiniLM-L6-v2", input="It's so sunny outside!"
     )
     np.testing.assert_allclose(single.data[0].embedding, expected[1], atol=1e-5)
+    # an empty string: a 400 naming the input, as OpenAI's API ("cannot be an empty string") and TEI refuse it
+    with pytest.raises(openai.BadRequestError, match=r"input\[3\]` is an empty string"):
+        client.embeddings.create(model="all-MiniLM-L6-v2", input=SENTENCES)
+    for path, body in (
+        ("/embed", {"inputs": ""}),
+        ("/embed_all", {"inputs": ["a", ""]}),
+        ("/tokenize", {"inputs": ""}),
+    ):
+        refused = httpx.post(f"{real_server.url}{path}", json=body)
+        assert refused.status_code == 400 and "is an empty string" in refused.json()["error"], path
+        assert refused.json()["error_type"] == "Validation"  # TEI's names for its error types
+    empty = httpx.post(f"{real_server.url}/embed", json={"inputs": []})
+    assert empty.status_code == 400 and empty.json()["error_type"] == "Empty"
 
 
 def test_many_requests_at_once_each_get_their_own_rows(real_server, default_model):
@@ -377,7 +393,7 @@ def test_hub_names_answer_to_their_last_part_and_clashes_are_refused(tmp_path):
 
 
 def test_fake_server_embeds_like_the_fake_encoder(client):
-    texts = ["a cat sat", "", "dogs 🙂 run fast"]
+    texts = ["a cat sat", " ", "dogs 🙂 run fast"]
     got = client.post("/embed", json={"inputs": texts, "normalize": False}).json()
     np.testing.assert_allclose(got, FakeEncoder(16).encode(texts), atol=1e-6)
     other = client.post("/embed", json={"inputs": texts, "model": "other", "normalize": False}).json()

@@ -28,7 +28,11 @@ class InvalidJson(ApiError):
 
 
 class BadInput(ApiError):
-    """Well-typed but unusable input: an empty list, token ids instead of text."""
+    """Well-typed but unusable input: an empty string, token ids instead of text."""
+
+
+class EmptyBatch(BadInput):
+    """An empty array of inputs."""
 
 
 class InvalidRequest(ApiError):
@@ -59,40 +63,44 @@ class ShuttingDown(ApiError):
     """The server is draining after SIGTERM and takes no new requests."""
 
 
-# exception class -> (HTTP status, error type); the first matching row wins, so subclasses come first.
-ERROR_TABLE: tuple[tuple[type[BaseException], int, str], ...] = (
-    (InvalidJson, 400, "invalid_json"),
-    (BadInput, 400, "invalid_request_error"),
-    (Unauthorized, 401, "authentication_error"),
-    (NotFound, 404, "not_found_error"),
-    (MethodNotAllowed, 405, "method_not_allowed"),
-    (TooLarge, 413, "payload_too_large"),
-    (InvalidRequest, 422, "validation_error"),
-    (InputError, 422, "validation_error"),  # sbert's own checks (e.g. an unknown prompt name)
-    (Overloaded, 429, "overloaded"),
-    (ShuttingDown, 503, "unavailable"),
-    (BaseException, 500, "internal_error"),
+# exception class -> (HTTP status, OpenAI's error type, TEI's error_type); the first matching row wins, so
+# subclasses come first. TEI's names are its ErrorType's (Empty, Validation, Overloaded, Unhealthy, Backend),
+# and the same style for what TEI has no name for.
+ERROR_TABLE: tuple[tuple[type[BaseException], int, str, str], ...] = (
+    (InvalidJson, 400, "invalid_json", "Validation"),
+    (EmptyBatch, 400, "invalid_request_error", "Empty"),
+    (BadInput, 400, "invalid_request_error", "Validation"),
+    (Unauthorized, 401, "authentication_error", "Unauthorized"),
+    (NotFound, 404, "not_found_error", "NotFound"),
+    (MethodNotAllowed, 405, "method_not_allowed", "MethodNotAllowed"),
+    (TooLarge, 413, "payload_too_large", "Validation"),
+    (InvalidRequest, 422, "validation_error", "Validation"),
+    (InputError, 422, "validation_error", "Validation"),  # sbert's own checks (e.g. an unknown prompt name)
+    (Overloaded, 429, "overloaded", "Overloaded"),
+    (ShuttingDown, 503, "unavailable", "Unhealthy"),
+    (BaseException, 500, "internal_error", "Backend"),
 )
 # A server fault's message is generic: the details go to the log, never to the client.
 INTERNAL_MESSAGE = "internal server error; the server log has the details"
 
 
-def classify(error: BaseException) -> tuple[int, str]:
-    for kind, status, name in ERROR_TABLE:
+def classify(error: BaseException) -> tuple[int, str, str]:
+    """``(status, OpenAI's type, TEI's error_type)`` of ``error``."""
+    for kind, status, openai_type, tei_type in ERROR_TABLE:
         if isinstance(error, kind):
-            return status, name
+            return status, openai_type, tei_type
     raise AssertionError("ERROR_TABLE ends with BaseException")  # pragma: no cover
 
 
 def error_body(error: BaseException, path: str) -> tuple[int, bytes, dict[str, str]]:
     """``(status, JSON body, extra headers)`` for ``error`` raised while serving ``path``."""
-    status, kind = classify(error)
+    status, openai_type, tei_type = classify(error)
     message = INTERNAL_MESSAGE if status == 500 else str(error)
     headers = dict(getattr(error, "headers", {}) or {})
     if path.startswith("/v1/"):
-        body: Any = {"error": {"message": message, "type": kind, "param": None, "code": status}}
+        body: Any = {"error": {"message": message, "type": openai_type, "param": None, "code": status}}
     else:
-        body = {"error": message, "error_type": kind}
+        body = {"error": message, "error_type": tei_type}
     return status, json.dumps(body).encode(), headers
 
 

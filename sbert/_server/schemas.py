@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._checks import check_texts
-from .errors import BadInput, summarize_validation
+from .errors import BadInput, EmptyBatch, summarize_validation
 
 Direction = Literal["Right", "Left", "right", "left"]
 InputType = Literal["query", "document"]  # encode_query / encode_document: the model's task prompt
@@ -37,17 +37,22 @@ def json_type(value: Any) -> str:
     return "an object"
 
 
-def as_texts(value: Any, field: str) -> list[str]:
+def as_texts(value: Any, field: str, *, empty_strings: bool = False) -> list[str]:
     """``value`` (a string or a list of strings) as a non-empty list of strings.
 
-    Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list raises
-    :class:`BadInput` (400), as the OpenAI API does.
+    Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list or an empty string
+    raises :class:`BadInput` (400), as the OpenAI API does (text-embeddings-inference refuses both too);
+    ``empty_strings``: the caller checks for those itself.
     """
     if isinstance(value, list) and not value:
-        raise BadInput(f"`{field}` is an empty array; send at least one text.")
+        raise EmptyBatch(f"`{field}` is an empty array; send at least one text.")
     if not isinstance(value, (str, list)):  # JSON: no other sequences
         raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
-    return check_texts(value, name=field, error=ValueError, type_name=json_type, sequence="array")
+    texts = check_texts(value, name=field, error=ValueError, type_name=json_type, sequence="array")
+    if not empty_strings and not all(texts):
+        where = field if isinstance(value, str) else f"{field}[{texts.index('')}]"
+        raise BadInput(f"`{where}` is an empty string; send some text (at least one character).")
+    return texts
 
 
 @dataclass(frozen=True)
@@ -355,7 +360,7 @@ def _queries(value: Any) -> list[str]:
     if isinstance(value, list) and not value:
         # 422, where the other routes answer 400: an empty search is a wrong value, not a wrong protocol
         raise ValueError("must not be an empty array; send at least one query text")
-    queries = as_texts(value, "query")
+    queries = as_texts(value, "query", empty_strings=True)
     for i, text in enumerate(queries):
         if not text.strip():
             where = "the query" if isinstance(value, str) else f"query[{i}]"
