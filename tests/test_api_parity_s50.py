@@ -85,3 +85,39 @@ def test_tokenizer_output_maps_tokens_as_a_fast_tokenizer(default_model_path, op
             assert got == expected and type(got).__name__ == type(expected).__name__, (method, arguments)
     pair, reference_pair = ours(["q"], ["d d"], padding=True), theirs(["q"], ["d d"], padding=True)
     assert pair.sequence_ids(0) == reference_pair.sequence_ids(0) and pair.n_sequences == 2
+
+
+@pytest.mark.parametrize("kind", ["similarity", "triplet"])
+def test_main_similarity_outside_the_named_functions_is_reported_as_in_st(default_model_path, kind, tmp_path):
+    """``main_similarity`` names the primary metric only: with ``similarity_fn_names`` given, those functions
+    alone are reported (and written to the CSV); the attribute holds a SimilarityFunction, as there."""
+    import sentence_transformers
+    from sentence_transformers.sentence_transformer import evaluation as theirs
+
+    import sbert
+    from sbert import evaluation as ours
+
+    texts = ["A man is eating food.", "A man eats.", "A plane takes off.", "Kids play in the park."]
+    if kind == "similarity":
+        options = {"main_similarity": "manhattan", "similarity_fn_names": ["cosine", "dot"]}
+        arguments = (texts[:3], texts[1:], [0.9, 0.1, 0.2])
+        attribute, cls = "main_similarity", "EmbeddingSimilarityEvaluator"
+    else:
+        options = {"main_similarity_function": "manhattan", "similarity_fn_names": ["cosine"]}
+        arguments = (texts[:2], texts[1:3], texts[2:])
+        attribute, cls = "main_similarity_function", "TripletEvaluator"
+    model = sbert.SentenceTransformer(str(default_model_path))
+    reference = sentence_transformers.SentenceTransformer(str(default_model_path), device="cpu")
+    mine, expected = getattr(ours, cls)(*arguments, **options), getattr(theirs, cls)(*arguments, **options)
+    (tmp_path / "ours").mkdir(), (tmp_path / "theirs").mkdir()
+    got, want = mine(model, str(tmp_path / "ours")), expected(reference, str(tmp_path / "theirs"))
+    assert list(got) == list(want) and mine.primary_metric == expected.primary_metric
+    np.testing.assert_allclose(list(got.values()), list(want.values()), atol=1e-5)
+    main = getattr(mine, attribute)  # an enum as there (sbert's is also its string)
+    assert isinstance(main, sbert.SimilarityFunction) and main.value == getattr(expected, attribute).value
+    headers = [
+        (folder / name).read_text().splitlines()[0]
+        for folder in (tmp_path / "ours", tmp_path / "theirs")
+        for name in sorted(p.name for p in folder.iterdir())
+    ]
+    assert headers[0] == headers[1]

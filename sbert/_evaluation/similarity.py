@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._errors import InputError
+from .._similarity_function import SimilarityFunction
 from .._st_loggers import ST_BINARY_CLASSIFICATION, ST_EMBEDDING_SIMILARITY, ST_TRIPLET
 from .._st_signature import st_positional
 from . import metrics
@@ -56,13 +57,16 @@ class ColumnsEvaluator(Evaluator):
             raise InputError(
                 f"`similarity_fn_names` got unexpected names {unknown}, expected names in {list(known)}."
             )
-        if self.main_similarity is not None:
-            self.main_similarity = _function_name(self.main_similarity, known)
-            chosen = [*(chosen or ()), self.main_similarity]
+        main = None
+        if self.main_similarity is not None:  # held as sentence-transformers holds it: a SimilarityFunction
+            main = _function_name(self.main_similarity, known)
+            self.main_similarity = SimilarityFunction(main)
+            # reported alone when no functions are named; named ones are reported without it, as there
+            chosen = chosen or [main]
         self.functions = tuple(dict.fromkeys(_function_name(f, known) for f in chosen)) if chosen else None
         if self.similarity_fn_names is None:  # sentence-transformers' value: main_similarity's name, or []
-            self.similarity_fn_names = [self.main_similarity] if self.main_similarity is not None else []
-        self.main_metric = self.metric_template.format(fn=self.main_similarity or self.function_names[0])
+            self.similarity_fn_names = [main] if main is not None else []
+        self.main_metric = self.metric_template.format(fn=main or self.function_names[0])
         if self.functions is not None:
             self._choose_main(self.functions)
 
@@ -88,7 +92,7 @@ class ColumnsEvaluator(Evaluator):
 
     def _choose_main(self, functions: Sequence[str]) -> None:
         if self.main_similarity is not None:
-            self.main_metric = self.metric_template.format(fn=self.main_similarity)
+            self.main_metric = self.metric_template.format(fn=self.main_similarity.value)
         elif len(functions) > 1:
             self.main_metric = self.max_metric
         else:
@@ -400,6 +404,7 @@ class TripletEvaluator(ColumnsEvaluator):
         if self.main_similarity is None:
             self.main_similarity = self.main_similarity_function or self.main_distance_function
         super().__post_init__()
+        self.main_similarity_function = self.main_similarity  # a SimilarityFunction, as there
         known = self.function_names
         if isinstance(self.margin, dict):
             unknown = sorted(set(self.margin) - set(known))
