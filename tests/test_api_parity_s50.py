@@ -121,3 +121,72 @@ def test_main_similarity_outside_the_named_functions_is_reported_as_in_st(defaul
         for name in sorted(p.name for p in folder.iterdir())
     ]
     assert headers[0] == headers[1]
+
+
+def _evaluator_cases(texts):
+    a, b, c = texts[:4], texts[4:8], texts[8:12]
+    return {
+        "EmbeddingSimilarityEvaluator": ((a, b, [0.1, 0.5, 0.9, 0.3]), {}),
+        "BinaryClassificationEvaluator": ((a, b, [0, 1, 1, 0]), {}),
+        "TripletEvaluator": ((a, b, c), {}),
+        "TranslationEvaluator": ((a, b), {}),
+        "RerankingEvaluator": (([{"query": a[0], "positive": [b[0]], "negative": c[:2]}],), {}),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EmbeddingSimilarityEvaluator",
+        "BinaryClassificationEvaluator",
+        "TripletEvaluator",
+        "TranslationEvaluator",
+        "RerankingEvaluator",
+    ],
+)
+def test_a_subclass_embed_inputs_is_called_as_in_st(default_model_path, name):
+    """sentence-transformers' evaluators embed through ``embed_inputs``, which subclasses override (and call
+    through ``super()``): sbert's call an override for every column, and give what ST's give with it."""
+    import sentence_transformers
+    from sentence_transformers.sentence_transformer import evaluation as theirs
+
+    import sbert
+    from sbert import evaluation as ours
+
+    texts = [
+        f"sentence number {i} about {topic}" for i, topic in enumerate("cats dogs cars rain sun tea" * 2)
+    ]
+    arguments, options = _evaluator_cases(texts)[name]
+    rotation = np.random.default_rng(3).normal(size=(384, 384)).astype(np.float32)
+    results, calls = [], []
+    for module, model in (
+        (theirs, sentence_transformers.SentenceTransformer(str(default_model_path), device="cpu")),
+        (ours, sbert.SentenceTransformer(str(default_model_path))),
+    ):
+
+        class Rotated(getattr(module, name)):
+            seen: list[int] = []
+
+            def embed_inputs(self, model, sentences, *args, **kwargs):
+                self.seen.append(len(sentences))
+                found = super().embed_inputs(model, sentences, *args, **kwargs)
+                array = (
+                    np.stack([np.asarray(r) for r in found]) if isinstance(found, list) else np.asarray(found)
+                )
+                rotated = (array @ rotation)[:, ::-1].copy()  # not a similarity-preserving map
+                return _as_found(rotated, found)
+
+        results.append(Rotated(*arguments, **options)(model))
+        calls.append(sorted(Rotated.seen))
+    assert calls[0] == calls[1] and calls[1]  # the override embedded every text, in the same calls
+    assert list(results[0]) == list(results[1])
+    np.testing.assert_allclose(list(results[1].values()), list(results[0].values()), atol=1e-4)
+
+
+def _as_found(array, found):
+    """``array`` as the kind of embeddings ``embed_inputs`` gave: a tensor, a list of tensors, numpy."""
+    import torch
+
+    if isinstance(found, list):
+        return list(torch.from_numpy(array))
+    return torch.from_numpy(array) if isinstance(found, torch.Tensor) else array

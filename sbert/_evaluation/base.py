@@ -157,6 +157,38 @@ class Evaluator:
         show = getattr(self, "show_progress_bar", False) if progress else False
         return encode(model, texts, getattr(self, "batch_size", 32), show, role=role, **options)
 
+    def embed_inputs(
+        self, model: Any, sentences: Sequence[str], encode_fn_name: str | None = None, **kwargs: Any
+    ) -> Any:
+        """sentence-transformers' embedding step, which a subclass overrides or calls: ``sentences``
+        embedded by ``model`` (``encode_query`` / ``encode_document`` for ``encode_fn_name`` "query" /
+        "document") with the evaluator's batch size, truncation and precision (:meth:`encode_options`)."""
+        role = encode_fn_name if encode_fn_name in ("query", "document") else None
+        return self.embed_texts(model, sentences, role=role, **{**self.encode_options(), **kwargs})
+
+    def encode_options(self) -> dict[str, Any]:
+        """The ``encode`` options the evaluator embeds with (its truncation)."""
+        return {"truncate_dim": getattr(self, "truncate_dim", None)}
+
+    def embedded_by_user(self, model: Any, texts: Sequence[str], role: str | None = None, **hook: Any) -> Any:
+        """``texts`` embedded by a user's override of :meth:`embed_inputs`, called as sentence-transformers
+        calls it (``encode_fn_name`` for a role; ``hook``: more of its arguments, a prompt), as the evaluator
+        reads embeddings (a dense tensor as numpy); ``None`` where the evaluator has no such override."""
+        if not user_method(self, "embed_inputs"):
+            return None
+        found = self.embed_inputs(model, list(texts), **({"encode_fn_name": role} if role else {}), **hook)
+        if isinstance(found, (list, tuple)):  # rows (a TranslationEvaluator's are tensors)
+            return np.stack([np.asarray(_dense(row)) for row in found])
+        return _dense(found)
+
+    def embed_column(self, model: Any, texts: Sequence[str], role: str | None = None) -> Any:
+        """``texts`` embedded as the evaluator embeds one column: by a user's :meth:`embed_inputs` where
+        there is one, else with its :meth:`encode_options`."""
+        found = self.embedded_by_user(model, texts, role)
+        return (
+            found if found is not None else self.embed_texts(model, texts, role=role, **self.encode_options())
+        )
+
     def take_rows(self, embeddings: Any, rows: Sequence[int]) -> Any:
         """The embeddings of ``rows``, in that order."""
         return embeddings[list(rows)]
@@ -331,6 +363,12 @@ class SequentialEvaluator(Evaluator):
 
     def describe(self) -> str:
         return ", ".join(e.describe() for e in self.evaluators)
+
+
+def _dense(embeddings: Any) -> Any:
+    """A dense torch tensor as a float numpy array; anything else (numpy, a sparse tensor) as it is."""
+    is_dense_tensor = hasattr(embeddings, "detach") and not getattr(embeddings, "is_sparse", False)
+    return embeddings.detach().float().cpu().numpy() if is_dense_tensor else embeddings
 
 
 def user_method(evaluator: Any, name: str) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._st_loggers import ST_MSE
-from .base import Evaluator, check_lengths, encode
+from .base import Evaluator, check_lengths
 
 
 def squared_error(teacher: np.ndarray, student: np.ndarray, where: str) -> float:
@@ -66,13 +66,10 @@ class MSEEvaluator(Evaluator):
         self.batch_size = batch_size
         self.truncate_dim = truncate_dim
         self.name, self.write_csv = name, write_csv
-        self.source_embeddings = self.embed(teacher_model, source_sentences)
-
-    def embed(self, model: Any, texts: Sequence[str]) -> np.ndarray:
-        return self.embed_texts(model, texts, truncate_dim=self.truncate_dim)
+        self.source_embeddings = self.embed_column(teacher_model, source_sentences)
 
     def compute(self, model: Any) -> dict[str, float]:
-        student = self.embed(model, self.target_sentences)
+        student = self.embed_column(model, self.target_sentences)
         return {"negative_mse": -squared_error(self.source_embeddings, student, self.describe())}
 
     def result_lines(self, results: dict[str, float]) -> list[str]:
@@ -129,7 +126,7 @@ class MSEEvaluatorFromDataFrame(Evaluator):
         self.write_csv = write_csv
         self.truncate_dim = truncate_dim
         sources = list(dict.fromkeys(text for texts, _ in self.data.values() for text in texts))
-        vectors = encode(teacher_model, sources, batch_size, False, truncate_dim=truncate_dim)
+        vectors = self.embed_column(teacher_model, sources)
         self.teacher_embeddings = dict(zip(sources, vectors))
         self.pair_errors: dict[str, float] = {}  # the last call's MSE ×100 by "src-trg", for the CSV
 
@@ -137,7 +134,7 @@ class MSEEvaluatorFromDataFrame(Evaluator):
         self.pair_errors = {}
         for (source, target), (sources, targets) in self.data.items():
             teacher = np.stack([self.teacher_embeddings[text] for text in sources])
-            student = encode(model, targets, self.batch_size, False, truncate_dim=self.truncate_dim)
+            student = self.embed_column(model, targets)
             self.pair_errors[f"{source}-{target}"] = squared_error(teacher, student, self.describe())
         return {"negative_mse": -float(np.mean(list(self.pair_errors.values())))}
 

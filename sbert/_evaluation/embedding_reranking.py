@@ -101,10 +101,16 @@ class RerankingEvaluator(Evaluator):
             show = bool(self.show_progress_bar)
             groups = tracked([[s] for s in self.samples], desc="Samples", show=show)
         options = {"progress": self.use_batched_encoding, "truncate_dim": self.truncate_dim}
+
+        def embed(texts: list[str], role: str) -> Any:  # a subclass's embed_inputs where it has one
+            found = self.embedded_by_user(model, texts, role)
+            return found if found is not None else self.embed_texts(model, texts, role=role, **options)
+
         for group in groups:
-            queries = self.embed_texts(model, [q for q, _, _ in group], role="query", **options)
-            texts = [text for _, positive, negative in group for text in (*positive, *negative)]
-            documents = self.embed_texts(model, texts, role="document", **options)
+            queries = embed([q for q, _, _ in group], "query")
+            documents = embed(
+                [text for _, positive, negative in group for text in (*positive, *negative)], "document"
+            )
             offset = 0
             for i, (_, positive, negative) in enumerate(group):
                 end = offset + len(positive) + len(negative)

@@ -263,13 +263,9 @@ class InformationRetrievalEvaluator(Evaluator):
         """``texts`` embedded as queries or documents (``role``), through a subclass's ``embed_inputs``
         where it has one (then read as the evaluator reads embeddings), else the evaluator's own way."""
         options = self.query_options if role == "query" else self.corpus_options
-        if not user_method(self, "embed_inputs"):
-            return self.embed_texts(model, texts, role=role, **options)
-        found = self.embed_inputs(
-            model, texts, encode_fn_name=role, prompt_name=options["prompt_name"], prompt=options["prompt"]
-        )
-        is_dense_tensor = hasattr(found, "detach") and not getattr(found, "is_sparse", False)
-        return found.detach().float().cpu().numpy() if is_dense_tensor else found
+        prompts = {"prompt_name": options["prompt_name"], "prompt": options["prompt"]}
+        found = self.embedded_by_user(model, texts, role, **prompts)
+        return found if found is not None else self.embed_texts(model, texts, role=role, **options)
 
     def embed_inputs(
         self,

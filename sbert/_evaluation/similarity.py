@@ -13,7 +13,7 @@ from .._similarity_function import SimilarityFunction
 from .._st_loggers import ST_BINARY_CLASSIFICATION, ST_EMBEDDING_SIMILARITY, ST_TRIPLET
 from .._st_signature import st_positional
 from . import metrics
-from .base import Evaluator, check_lengths
+from .base import Evaluator, check_lengths, user_method
 
 FUNCTIONS = ("cosine", "dot", "euclidean", "manhattan")
 
@@ -113,6 +113,8 @@ class ColumnsEvaluator(Evaluator):
         column's ``"query"`` / ``"document"`` (``encode_query`` / ``encode_document``), default plain
         ``encode``; ``options``: more of ``encode``'s (a ``precision``)."""
         roles = list(roles or [None] * len(columns))
+        if user_method(self, "embed_inputs"):
+            return self.embedded_columns_by_user(model, columns, roles, options)
         embedded: list[Any] = [None] * len(columns)
         for role in dict.fromkeys(roles):
             mine = [i for i, r in enumerate(roles) if r == role]
@@ -122,6 +124,21 @@ class ColumnsEvaluator(Evaluator):
             for i in mine:
                 embedded[i] = self.take_rows(vectors, [index[t] for t in columns[i]])
         return embedded
+
+    def embedded_columns_by_user(
+        self, model: Any, columns: Sequence[Sequence[str]], roles: list[str | None], options: dict[str, Any]
+    ) -> list[Any]:
+        """The columns embedded by a subclass's ``embed_inputs``, called as sentence-transformers calls it:
+        once per column (its role's ``encode_fn_name``)."""
+        return [self.embedded_by_user(model, column, role) for column, role in zip(columns, roles)]
+
+    def embedded_in_one_call(
+        self, model: Any, columns: Sequence[Sequence[str]], texts: list[str]
+    ) -> list[Any]:
+        """The columns' rows of one ``embed_inputs`` call on ``texts`` (each of the columns' texts in it)."""
+        embedded = self.embedded_by_user(model, texts)
+        row = {text: i for i, text in enumerate(texts)}
+        return [self.take_rows(embedded, [row[t] for t in column]) for column in columns]
 
 
 @dataclass(eq=False, repr=False)
@@ -190,6 +207,19 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
         self.scores = np.asarray(self.scores, dtype=np.float64)
         if self.precision not in (None, *PRECISIONS):
             raise InputError(f"precision must be one of {PRECISIONS} or None, got {self.precision!r}")
+
+    def embedded_columns_by_user(
+        self, model: Any, columns: Sequence[Sequence[str]], roles: list[str | None], options: dict[str, Any]
+    ) -> list[Any]:
+        """int8 / uint8: one call on both columns, calibrated together, as sentence-transformers calls it."""
+        if self.precision in ("int8", "uint8"):
+            return self.embedded_in_one_call(model, columns, [t for column in columns for t in column])
+        return super().embedded_columns_by_user(model, columns, roles, options)
+
+    def encode_options(self) -> dict[str, Any]:
+        """With a ``precision``: quantized embeddings of normalized vectors, as sentence-transformers'."""
+        quantized = {"precision": self.precision, "normalize_embeddings": True} if self.precision else {}
+        return {**super().encode_options(), **quantized}
 
     def similarities(self, model: Any) -> dict[str, np.ndarray]:
         """Predicted similarity ``(n,)`` of each pair, by function."""
@@ -270,6 +300,12 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     metric_template, max_metric = "{fn}_ap", "max_ap"
     st_logger = ST_BINARY_CLASSIFICATION
     st_heading = "Binary Accuracy Evaluation of the model on the {name} dataset{when}:"
+
+    def embedded_columns_by_user(
+        self, model: Any, columns: Sequence[Sequence[str]], roles: list[str | None], options: dict[str, Any]
+    ) -> list[Any]:
+        """One call on the distinct texts of both columns, as sentence-transformers calls it."""
+        return self.embedded_in_one_call(model, columns, list(dict.fromkeys(t for c in columns for t in c)))
 
     def __post_init__(self) -> None:
         super().__post_init__()

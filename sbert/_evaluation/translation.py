@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,9 +56,19 @@ class TranslationEvaluator(Evaluator):
         self.write_csv = write_csv
         self.truncate_dim = truncate_dim
 
+    def embed_inputs(self, model: Any, sentences: Sequence[str], **kwargs: Any) -> list[Any]:
+        """sentence-transformers' embedding step, which a subclass overrides or calls: one tensor per text
+        (numpy rows without torch), as there."""
+        found = super().embed_inputs(model, sentences, **kwargs)
+        if sys.modules.get("torch") is None:
+            return list(found)
+        import torch
+
+        return list(torch.from_numpy(np.ascontiguousarray(found)))
+
     def compute(self, model: Any) -> dict[str, float]:
-        sources = self.embed_texts(model, self.source_sentences, truncate_dim=self.truncate_dim)
-        targets = self.embed_texts(model, self.target_sentences, truncate_dim=self.truncate_dim)
+        sources = self.embed_column(model, self.source_sentences)
+        targets = self.embed_column(model, self.target_sentences)
         scores = self.score_matrix(sources, targets, "cosine")  # (n, n), float32 as there
         src2trg = _matched(scores, self.target_sentences)
         trg2src = _matched(scores.T, self.source_sentences)
