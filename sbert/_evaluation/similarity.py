@@ -216,14 +216,16 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
             return self.embedded_in_one_call(model, columns, [t for column in columns for t in column])
         return super().embedded_columns_by_user(model, columns, roles, options)
 
-    def encode_options(self) -> dict[str, Any]:
+    def quantized(self) -> dict[str, Any]:
         """With a ``precision``: quantized embeddings of normalized vectors, as sentence-transformers'."""
-        quantized = {"precision": self.precision, "normalize_embeddings": True} if self.precision else {}
-        return {**super().encode_options(), **quantized}
+        return {"precision": self.precision, "normalize_embeddings": True} if self.precision else {}
+
+    def encode_options(self) -> dict[str, Any]:
+        return {**super().encode_options(), **self.quantized()}
 
     def similarities(self, model: Any) -> dict[str, np.ndarray]:
         """Predicted similarity ``(n,)`` of each pair, by function."""
-        options = {"precision": self.precision, "normalize_embeddings": True} if self.precision else {}
+        options = self.quantized()
         a, b = (
             _unpacked(x, self.precision)
             for x in self.embed(model, self.sentences1, self.sentences2, **options)
