@@ -248,6 +248,10 @@ def test_tei_routes_match_the_model(real_server, default_model):
     assert len(bare[0]) == 300 and not any(t["special"] for t in bare[0])
     whole = httpx.post(f"{url}/tokenize", json={"inputs": "word " * 300}).json()
     assert len(whole[0]) == 302 and whole[0][-1]["text"] == "[SEP]"
+    limit = default_model.max_seq_length * 250  # characters per input, as TEI bounds its /tokenize
+    assert httpx.post(f"{url}/tokenize", json={"inputs": ["a", "b" * limit]}).status_code == 200
+    huge = httpx.post(f"{url}/tokenize", json={"inputs": ["a", "b" * (limit + 1)]})
+    assert huge.status_code == 413 and f"input 1 has {limit + 1} characters" in huge.json()["error"]
 
 
 def test_truncation_choices(real_server, default_model):

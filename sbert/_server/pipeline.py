@@ -36,6 +36,11 @@ T = TypeVar("T")
 
 TOO_MANY_TO_EMBED = "{n} inputs in one request; the limit is {limit} (--max-input-items): split the request."
 TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
+# /tokenize does not truncate: an input may hold this many characters per token of the model's limit (TEI's)
+CHARACTERS_PER_TOKEN = 250
+TOO_MANY_CHARACTERS = (
+    "input {i} has {n} characters; /tokenize takes at most {limit} (250 per token of the model's limit)."
+)
 OVERFLOW_FIXES = {
     "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send "
     "chunk_tokens to embed it as the mean of its windows",
@@ -141,6 +146,10 @@ class Pipeline:
         inputs = body.text_inputs()
         prompt, task = model.read_as(inputs.prompt_name, inputs.task)
         self._check_count(inputs.texts, TOO_MANY_TO_TOKENIZE)
+        limit = model.reader(task).max_length * CHARACTERS_PER_TOKEN
+        for i, text in enumerate(inputs.texts):  # untruncated: bounded as TEI bounds it, by characters
+            if len(text) > limit:
+                raise TooLarge(TOO_MANY_CHARACTERS.format(i=i, n=len(text), limit=limit))
         texts = [prompt + text for text in inputs.texts] if prompt else inputs.texts
         with self.state.admission():
             special = body.add_special_tokens
