@@ -1713,12 +1713,8 @@ def _write_module_configs(folder: Path, source: Path, pipeline: layout.PipelineI
     (folder / layout.MODULES_FILE).write_text(json.dumps(listed, indent=2))
     for entry, path in zip(entries, paths):
         if entry.kind == "Pooling":
-            encoder = layout.read_json(
-                layout.encoder_config_file(pipeline.transformer_path), model_config=True
-            )
-            module = source / entry.path if entry.path else None
-            config = layout.pooling_config(module, pipeline.dimension, encoder)
-            settings, indent = layout.pooling_config_to_file(*config), 2
+            settings = layout.pooling_config_to_file(*layout.pipeline_pooling(pipeline, entry, source))
+            indent = 2
         elif entry.kind == "Normalize" and entry.path:
             features, target = layout.normalize_features(folder / entry.path)
             settings, indent = {"module_input_name": features, "module_output_name": target}, 4

@@ -311,6 +311,17 @@ def pooling_config(
     return pooling_config_from_file(folder / "config.json")
 
 
+def pipeline_pooling(
+    pipeline: PipelineInfo, entry: ModuleEntry, folder: Path
+) -> tuple[int, tuple[str, ...], bool]:
+    """:func:`pooling_config` of the Pooling ``entry`` of ``pipeline`` saved in ``folder``: a folder-less one
+    over its encoder's hidden size and with the pooling that encoder's config implies."""
+    if entry.path:
+        return pooling_config_from_file(folder / entry.path / "config.json")
+    encoder_config = read_json(encoder_config_file(pipeline.transformer_path), model_config=True)
+    return pooling_config(None, int(hidden_size(encoder_config)), encoder_config)
+
+
 def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
     """The classic boolean layout, readable by every sentence-transformers release and by TEI.
 

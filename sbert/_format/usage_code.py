@@ -130,13 +130,7 @@ def card_modules(pipeline: Any, folder: Path) -> list[CardModule] | None:
     ``<i>_Dense``, an encoder outside the graph builder's families, whose transformers class is AutoModel's:
     the card's example loads it so)."""
     from .._backends.graph_builder import ENCODER_BUILDERS
-    from .layout import (
-        encoder_config_file,
-        normalize_features,
-        pooling_config,
-        read_json,
-        saved_dense_activation,
-    )
+    from .layout import normalize_features, pipeline_pooling, read_json, saved_dense_activation
 
     first = pipeline.entries[0]
     if first.kind != "Transformer" or pipeline.encoder_model_type not in ENCODER_BUILDERS:
@@ -146,8 +140,7 @@ def card_modules(pipeline: Any, folder: Path) -> list[CardModule] | None:
         path = folder / entry.path if entry.path else None
         usage = None
         if entry.kind == "Pooling":  # without a folder: a plain Hugging Face folder's default pooling
-            encoder_config = read_json(encoder_config_file(pipeline.transformer_path), model_config=True)
-            _, modes, include_prompt = pooling_config(path, pipeline.dimension, encoder_config)
+            _, modes, include_prompt = pipeline_pooling(pipeline, entry, folder)
             usage = pooling_usage(modes, include_prompt)
         elif entry.kind == "Dense":
             if entry.path != f"{index}_Dense" or not (path / DENSE_WEIGHTS).is_file():

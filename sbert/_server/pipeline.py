@@ -39,7 +39,7 @@ TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
 # /tokenize does not truncate: an input may hold this many characters per token of the model's limit (TEI's)
 CHARACTERS_PER_TOKEN = 250
 TOO_MANY_CHARACTERS = (
-    "input {i} has {n} characters; /tokenize takes at most {limit} (250 per token of the model's limit)."
+    "input {i} has {n} characters; /tokenize takes at most {limit} ({per} per token of the model's limit)."
 )
 OVERFLOW_FIXES = {
     "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send "
@@ -149,7 +149,9 @@ class Pipeline:
         limit = model.reader(task).max_length * CHARACTERS_PER_TOKEN
         for i, text in enumerate(inputs.texts):  # untruncated: bounded as TEI bounds it, by characters
             if len(text) > limit:
-                raise TooLarge(TOO_MANY_CHARACTERS.format(i=i, n=len(text), limit=limit))
+                raise TooLarge(
+                    TOO_MANY_CHARACTERS.format(i=i, n=len(text), limit=limit, per=CHARACTERS_PER_TOKEN)
+                )
         texts = [prompt + text for text in inputs.texts] if prompt else inputs.texts
         with self.state.admission():
             special = body.add_special_tokens

@@ -118,7 +118,7 @@ async def predict(pipeline: Pipeline, body: PredictRequest) -> Any:
 
 @routes.post("/tokenize", tag="TEI")
 async def tokenize(pipeline: Pipeline, body: TokenizeRequest) -> Any:
-    """The tokens each input becomes (after truncation), as TEI gives them: a special token by its token
+    """Every token each input becomes (not truncated), as TEI gives them: a special token by its token
     string, any other by the input's own text it covers, with that text's UTF-8 byte offsets."""
     tokenized = await pipeline.tokenize(body, pipeline.model(body.model))
     return [_tokens(text, encoding) for text, encoding in tokenized]
