@@ -533,20 +533,13 @@ def older_token_argument(token: bool | str | None, use_auth_token: bool | str | 
     return use_auth_token
 
 
-def check_kernels(
-    use_kernels: bool = False, kernel_config: Any = None, keep_in_fp32_modules: Any = None
-) -> None:
-    """sentence-transformers 6.3's hub-kernel and fp32-layer options: their defaults are what sbert runs (the
-    model's own modules, one precision throughout); asking for more is refused rather than ignored."""
+def check_kernels(use_kernels: bool = False, kernel_config: Any = None) -> None:
+    """sentence-transformers 6.3's hub-kernel options: their defaults are what sbert runs (the model's own
+    modules); asking for more is refused rather than ignored."""
     if use_kernels or kernel_config is not None:
         raise InputError(
             "use_kernels and kernel_config (Hugging Face hub kernels) are not supported: sbert runs the "
             "model's own transformers modules. Leave them at their defaults (use_kernels=False)."
-        )
-    if keep_in_fp32_modules:
-        raise InputError(
-            "keep_in_fp32_modules is not supported: sbert runs every layer at the model's precision "
-            "(fp32 by default, where the selection would change nothing). Pass None or []."
         )
 
 

@@ -60,7 +60,6 @@ CROSS_ENCODER_NOT_OFFERED = {
     "extend",
     "insert",
     "pop",
-    "set_keep_in_fp32_modules",
 }
 # values that differ on purpose: sbert's own tokenizer wrapper (``processor`` too) and model-card dict;
 # sbert's models are in eval mode once loaded (sentence-transformers' SentenceTransformer and CrossEncoder

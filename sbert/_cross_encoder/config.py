@@ -23,7 +23,7 @@ from typing import Any
 
 from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
-from .._errors import HeadSizeError, ModelLoadError, UnrecognizedModelError
+from .._errors import HeadSizeError, InputError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.chat_template import has_chat_template
 from .._format.conversion import converted_from
@@ -281,3 +281,27 @@ def config_activation(config: dict[str, Any]) -> str | None:
         return str(settings["activation_fn"])
     old = config.get("sbert_ce_default_activation_function")
     return str(old) if old else None
+
+
+def fp32_layer_names(module_names: Any, where: str = "keep_in_fp32_modules") -> list[str]:
+    """The module paths of a ``keep_in_fp32_modules`` selection (``fp32_layers.py``), each once, in order;
+    ``None``: none. Not a list of strings: an ``InputError`` naming ``where``."""
+    if module_names is None:
+        return []
+    if not isinstance(module_names, (list, tuple)) or not all(isinstance(n, str) for n in module_names):
+        raise InputError(
+            f"{where} must be a list of module paths such as ['0.model.classifier'] (as "
+            f"model.named_modules() names them), not {module_names!r}."
+        )
+    return list(dict.fromkeys(module_names))
+
+
+def saved_fp32_layer_names(model_config: dict[str, Any], folder: Path | None) -> list[str]:
+    """The ``keep_in_fp32_modules`` selection config_sentence_transformers.json saved (``[]``: none)."""
+    try:
+        return fp32_layer_names(model_config.get("keep_in_fp32_modules"))
+    except InputError as error:
+        raise ModelLoadError(
+            f"{folder}/config_sentence_transformers.json: keep_in_fp32_modules is not a list of module "
+            f"paths ({model_config['keep_in_fp32_modules']!r}); fix or remove that field."
+        ) from error

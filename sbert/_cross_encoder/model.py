@@ -87,8 +87,10 @@ from .config import (
     LOGIT_SCORE_TYPE,
     TRANSFORMER_TYPE,
     CrossEncoderFolder,
+    fp32_layer_names,
     is_module_stack,
     read_folder,
+    saved_fp32_layer_names,
     stack_folder,
     transformer_config,
 )
@@ -150,6 +152,9 @@ class CrossEncoder(CrossEncoderMethods):
         tokenizer_kwargs (``processor_kwargs``): ``model_max_length``, ``do_lower_case``, ``padding_side``,
             ``truncation_side``, ``chat_template`` (as the folder's own), as for
             :class:`sbert.SentenceTransformer` (saved with the model).
+        keep_in_fp32_modules: paths of ``torch.nn.Linear`` layers (as :meth:`named_modules` names them, e.g.
+            ``["0.model.classifier"]``) that compute in float32 when the model runs in bf16/fp16; default:
+            the saved selection. See :meth:`set_keep_in_fp32_modules`.
 
     Example::
 
@@ -192,9 +197,11 @@ class CrossEncoder(CrossEncoderMethods):
         keep_in_fp32_modules: list[str] | None = None,
         **renamed: Any,
     ) -> None:
-        check_kernels(use_kernels, kernel_config, keep_in_fp32_modules)
+        check_kernels(use_kernels, kernel_config)
         # sentence-transformers' attributes for those options
-        self.use_kernels, self.kernel_config, self.keep_in_fp32_modules = False, None, []
+        self.use_kernels, self.kernel_config = False, None
+        self.keep_in_fp32_modules: list[str] = []  # the selection in force (fp32_layers.py)
+        fp32_layers = fp32_layer_names(keep_in_fp32_modules)
         self.trust_remote_code = trust_remote_code
         if renamed:  # sentence-transformers' older argument names, each under its current one
             names = (
@@ -247,6 +254,9 @@ class CrossEncoder(CrossEncoderMethods):
         )
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
         saved = layout.read_model_config(self._folder) if self._files.own_settings and self._folder else {}
+        explicit_fp32_layers = keep_in_fp32_modules is not None
+        if not explicit_fp32_layers:
+            fp32_layers = saved_fp32_layer_names(saved, self._folder)
         self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, saved)
         self.prompts = check_prompts(
             merged_prompts(saved.get("prompts"), prompts, defaults={}), self.default_prompt_name
@@ -270,6 +280,8 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
+        if fp32_layers:  # one given is checked against the torch layers now, a saved one when they load
+            self._select_fp32_layers(fp32_layers, load=explicit_fp32_layers)
         become_torch_module(CrossEncoder)
         count_as_sentence_transformers(CrossEncoder, "CrossEncoder")
 
@@ -481,9 +493,37 @@ class CrossEncoder(CrossEncoderMethods):
                     model, self, self._transformer_config(), self._logit_score, self._files.module_names
                 )
             )
+            if self.keep_in_fp32_modules:
+                from .fp32_layers import select
+
+                select(self._network, self.keep_in_fp32_modules, previous=[])
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
+
+    def set_keep_in_fp32_modules(self, module_names: list[str]) -> None:
+        """Run the ``torch.nn.Linear`` layers at ``module_names`` (paths as :meth:`named_modules` gives them,
+        such as ``"0.model.classifier"``) in float32 when the model runs in bf16/fp16 (``half()``,
+        ``precision="fp16"``, mixed-precision training): they compute and return float32, their weights keep
+        the model's dtype. Replaces the previous selection (``[]``: none); saved with the model and restored
+        on load, as in sentence-transformers. In float32 it changes nothing; it needs the torch model."""
+        self._select_fp32_layers(fp32_layer_names(module_names), load=True)
+
+    def _select_fp32_layers(self, names: list[str], *, load: bool) -> None:
+        """Select ``names`` in place of the current selection: on the torch modules if they are loaded (or
+        ``load``: loaded now, which checks the paths), else when they load."""
+        if names and load and self.backend != "torch" and not self._auto:
+            raise InputError(
+                f"keep_in_fp32_modules selects torch layers, and this model runs on {self.backend}: load it "
+                "with backend='torch' (or 'auto')."
+            )
+        if load and names and self._network is None:
+            self._torch_model()
+        if self._network is not None:
+            from .fp32_layers import select
+
+            select(self._network, names, previous=self.keep_in_fp32_modules)
+        self.keep_in_fp32_modules = names
 
     def _source_files(self) -> CrossEncoderFolder:
         """What the folder held at load (``_files``), its paths in the folder that holds those files now:
@@ -1191,7 +1231,7 @@ class CrossEncoder(CrossEncoderMethods):
             "default_prompt_name": self.default_prompt_name,
             "model_type": self.model_type,
             "prompts": self.prompts,
-        }
+        } | ({"keep_in_fp32_modules": self.keep_in_fp32_modules} if self.keep_in_fp32_modules else {})
 
 
 def _tokenizer(files: CrossEncoderFolder, max_length: int | None, options: dict[str, Any]) -> TextTokenizer:
