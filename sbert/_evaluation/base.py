@@ -177,9 +177,14 @@ class Evaluator:
         if not user_method(self, "embed_inputs"):
             return None
         found = self.embed_inputs(model, list(texts), **({"encode_fn_name": role} if role else {}), **hook)
-        if isinstance(found, (list, tuple)):  # rows (a TranslationEvaluator's are tensors)
-            return np.stack([np.asarray(_dense(row)) for row in found])
-        return _dense(found)
+        return self.read_embeddings(found)
+
+    def read_embeddings(self, embeddings: Any) -> Any:
+        """Embeddings a user's code returned (a tensor, a list of row tensors, an array) as the evaluator
+        reads them: a numpy array here (the sparse evaluators read sparse tensors)."""
+        if isinstance(embeddings, (list, tuple)):  # rows (a TranslationEvaluator's are tensors)
+            return np.stack([np.asarray(_dense(row)) for row in embeddings])
+        return _dense(embeddings)
 
     def embed_column(self, model: Any, texts: Sequence[str], role: str | None = None) -> Any:
         """``texts`` embedded as the evaluator embeds one column: by a user's :meth:`embed_inputs` where
@@ -363,6 +368,16 @@ class SequentialEvaluator(Evaluator):
 
     def describe(self) -> str:
         return ", ".join(e.describe() for e in self.evaluators)
+
+
+def as_torch(embeddings: Any) -> Any:
+    """A numpy array as a torch tensor (what sentence-transformers' ``embed_inputs`` returns where it asks
+    ``encode`` for tensors); a tensor or a list of rows as it is."""
+    if not isinstance(embeddings, np.ndarray):
+        return embeddings
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(embeddings))
 
 
 def _dense(embeddings: Any) -> Any:

@@ -11,7 +11,7 @@ from .._errors import InputError
 from .._progress import tracked
 from .._st_loggers import ST_RERANKING
 from . import metrics
-from .base import Evaluator, count_summary
+from .base import Evaluator, as_torch, count_summary
 from .reranking import ndcg_at_k, ranking_csv_columns
 
 
@@ -25,7 +25,9 @@ class RerankingEvaluator(Evaluator):
     and scored with the model's similarity function, or ``similarity_fct`` (called as
     sentence-transformers calls it: on torch tensors, the query a vector). Keys ``map``, ``mrr@{at_k}``,
     ``ndcg@{at_k}``; the CSV, ``RerankingEvaluator_{name}_results_@{at_k}.csv``, has columns ``MAP``,
-    ``MRR@{at_k}``, ``NDCG@{at_k}``.
+    ``MRR@{at_k}``, ``NDCG@{at_k}``. As in sentence-transformers, ``samples`` holds the samples as dicts
+    with lists of texts, and a subclass may override ``compute_metrics`` (or its ``compute_metrics_batched``
+    / ``compute_metrics_individual`` steps, each ``{"map", "mrr", "ndcg"}``) and ``embed_inputs``.
 
     Args:
         at_k: the cut-off of MRR and NDCG (``mrr_at_k``, its older name, wins when given).
@@ -59,7 +61,9 @@ class RerankingEvaluator(Evaluator):
     ) -> None:
         where = f"RerankingEvaluator({name})"
         samples = list(samples.values()) if isinstance(samples, Mapping) else list(samples)
-        self.samples = [s for s in (_sample(s, i, where) for i, s in enumerate(samples)) if s[1] and s[2]]
+        # sentence-transformers' form, which subclasses read: each sample a dict, its texts lists
+        found = [_sample(sample, i, where) for i, sample in enumerate(samples)]
+        self.samples = [sample for sample in found if sample["positive"] and sample["negative"]]
         if not self.samples:
             raise InputError(f"{where}: no sample has both a positive and a negative document to rank.")
         self.at_k = mrr_at_k if mrr_at_k is not None else at_k
@@ -69,8 +73,36 @@ class RerankingEvaluator(Evaluator):
         self.main_metric = f"ndcg@{self.at_k}"
 
     def compute(self, model: Any) -> dict[str, float]:
+        found = self.compute_metrics(model)  # a subclass's where it overrides it, as sentence-transformers
+        k = self.at_k
+        return {"map": found["map"], f"mrr@{k}": found["mrr"], f"ndcg@{k}": found["ndcg"]}
+
+    def compute_metrics(self, model: Any) -> dict[str, float]:
+        """sentence-transformers' step a subclass overrides: ``{"map", "mrr", "ndcg"}`` (MRR and NDCG at
+        ``at_k``) by :meth:`compute_metrics_batched` or, with ``use_batched_encoding=False``,
+        :meth:`compute_metrics_individual`."""
+        if self.use_batched_encoding:
+            return self.compute_metrics_batched(model)
+        return self.compute_metrics_individual(model)
+
+    def compute_metrics_batched(self, model: Any) -> dict[str, float]:
+        """The metrics with every query embedded in one call and every document in another."""
+        return self.ranking_metrics(model, [self.samples], batched=True)
+
+    def compute_metrics_individual(self, model: Any) -> dict[str, float]:
+        """The metrics with each sample embedded on its own (less memory), under a "Samples" bar."""
+        groups = tracked([[s] for s in self.samples], desc="Samples", show=bool(self.show_progress_bar))
+        return self.ranking_metrics(model, groups, batched=False)
+
+    # sentence-transformers' older names, bound to the methods above as there: overriding one changes nothing
+    compute_metrices = compute_metrics
+    compute_metrices_batched = compute_metrics_batched
+    compute_metrices_individual = compute_metrics_individual
+
+    def ranking_metrics(self, model: Any, groups: Iterable[list[Any]], *, batched: bool) -> dict[str, float]:
+        """MAP, MRR and NDCG averaged over the samples, each group of samples embedded together."""
         found = []
-        for query, positive, documents in self.embedded(model):
+        for query, positive, documents in self.embedded(model, groups, batched=batched):
             scores = self.scores(model, query, documents)
             relevance = np.r_[np.ones(positive), np.zeros(len(documents) - positive)]
             ranked = relevance[np.argsort(-scores, kind="stable")[: self.at_k]]
@@ -79,11 +111,11 @@ class RerankingEvaluator(Evaluator):
             ap = metrics.average_precision(scores, relevance)
             found.append((ap, mrr, ndcg_at_k(relevance, scores, self.at_k)))
         ap, mrr, ndcg = (float(np.mean(column)) for column in zip(*found))
-        return {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
+        return {"map": ap, "mrr": mrr, "ndcg": ndcg}
 
     def result_lines(self, results: dict[str, float]) -> list[str]:
-        positives = [len(positive) for _, positive, _ in self.samples]
-        negatives = [len(negative) for _, _, negative in self.samples]
+        positives = [len(sample["positive"]) for sample in self.samples]
+        negatives = [len(sample["negative"]) for sample in self.samples]
         k = self.at_k
         return [
             f"Queries: {len(self.samples)} \t Positives: {count_summary(positives)} \t "
@@ -93,33 +125,45 @@ class RerankingEvaluator(Evaluator):
             f"NDCG@{k}: {results[f'ndcg@{k}'] * 100:.2f}",
         ]
 
-    def embedded(self, model: Any) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
-        """Per sample: the query's vector ``(d,)``, its number of positives, its documents ``(n, d)``
-        (positives first)."""
-        groups: Iterable[list[Any]] = [self.samples]
-        if not self.use_batched_encoding:  # one sample at a time, under sentence-transformers' bar
-            show = bool(self.show_progress_bar)
-            groups = tracked([[s] for s in self.samples], desc="Samples", show=show)
-        options = {"progress": self.use_batched_encoding, "truncate_dim": self.truncate_dim}
+    def embedded(
+        self, model: Any, groups: Iterable[list[Any]], *, batched: bool
+    ) -> Iterator[tuple[Any, int, Any]]:
+        """Per sample: the query's embedding as sentence-transformers hands it to ``similarity_fct`` (a row
+        of the batch, or the one-row batch of a sample embedded on its own), its number of positives, its
+        documents' embeddings (positives first)."""
+        options = {"progress": batched, "truncate_dim": self.truncate_dim}
 
         def embed(texts: list[str], role: str) -> Any:  # a subclass's embed_inputs where it has one
-            found = self.embedded_by_user(model, texts, role)
+            show = self.show_progress_bar if batched else False  # what sentence-transformers hands it
+            found = self.embedded_by_user(model, texts, role, show_progress_bar=show)
             return found if found is not None else self.embed_texts(model, texts, role=role, **options)
 
         for group in groups:
-            queries = embed([q for q, _, _ in group], "query")
-            documents = embed(
-                [text for _, positive, negative in group for text in (*positive, *negative)], "document"
-            )
+            queries = embed([sample["query"] for sample in group], "query")
+            documents = embed([text for sample in group for text in _documents(sample)], "document")
             offset = 0
-            for i, (_, positive, negative) in enumerate(group):
-                end = offset + len(positive) + len(negative)
+            for i, sample in enumerate(group):
+                end = offset + len(_documents(sample))
+                query = self.take_rows(queries, [i])
                 yield (
-                    self.take_rows(queries, [i])[0],
-                    len(positive),
+                    query[0] if batched else query,
+                    len(sample["positive"]),
                     self.take_rows(documents, range(offset, end)),
                 )
                 offset = end
+
+    def embed_inputs(
+        self,
+        model: Any,
+        sentences: Sequence[str],
+        encode_fn_name: str | None = None,
+        show_progress_bar: bool | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """sentence-transformers' embedding step, which a subclass overrides or calls: as every evaluator's
+        (with the evaluator's bar where ``show_progress_bar``), as a torch tensor, as there."""
+        kwargs["progress"] = bool(show_progress_bar)
+        return as_torch(super().embed_inputs(model, sentences, encode_fn_name, **kwargs))
 
     def scores(self, model: Any, query: np.ndarray, documents: np.ndarray) -> np.ndarray:
         """``(n,)`` similarity of the query to each document."""
@@ -146,8 +190,9 @@ class RerankingEvaluator(Evaluator):
         return list(ranking_csv_columns({}, self.at_k))
 
 
-def _sample(sample: Mapping[str, Any], i: int, where: str) -> tuple[str, list[str], list[str]]:
-    """``(query, positives, negatives)``; a single text stands for a list of one."""
+def _sample(sample: Mapping[str, Any], i: int, where: str) -> dict[str, Any]:
+    """The sample with its positive and negative texts as lists, as sentence-transformers keeps it (a single
+    text stands for a list of one)."""
     missing = [key for key in ("query", "positive", "negative") if key not in sample]
     if missing:
         raise InputError(
@@ -157,4 +202,9 @@ def _sample(sample: Mapping[str, Any], i: int, where: str) -> tuple[str, list[st
     def texts(value: Any) -> list[str]:
         return [value] if isinstance(value, str) else list(value)
 
-    return sample["query"], texts(sample["positive"]), texts(sample["negative"])
+    return {**sample, "positive": texts(sample["positive"]), "negative": texts(sample["negative"])}
+
+
+def _documents(sample: Mapping[str, Any]) -> list[str]:
+    """A sample's texts to rank: its positives, then its negatives."""
+    return [*sample["positive"], *sample["negative"]]

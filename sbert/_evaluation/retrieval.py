@@ -19,7 +19,7 @@ from .._similarity_function import SimilarityFunction
 from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from .._st_signature import st_positional
 from . import metrics
-from .base import Evaluator, log_lines, user_method
+from .base import Evaluator, as_torch, log_lines, user_method
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -281,12 +281,7 @@ class InformationRetrievalEvaluator(Evaluator):
         ``encode``, with the evaluator's batch size and truncation, as a torch tensor."""
         role = encode_fn_name if encode_fn_name in ("query", "document") else None
         options = {"prompt_name": prompt_name, "prompt": prompt, "truncate_dim": self.truncate_dim, **kwargs}
-        found = self.embed_texts(model, sentences, role=role, **options)
-        if isinstance(found, np.ndarray):
-            import torch
-
-            found = torch.from_numpy(found)
-        return found
+        return as_torch(self.embed_texts(model, sentences, role=role, **options))
 
     def given_corpus(self, model: Any) -> Any:
         """The corpus embeddings given to this call (``corpus_embeddings``) as the evaluator reads them, or

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._st_loggers import ST_TRANSLATION
-from .base import Evaluator, check_lengths
+from .base import Evaluator, as_torch, check_lengths
 
 
 class TranslationEvaluator(Evaluator):
@@ -60,11 +60,8 @@ class TranslationEvaluator(Evaluator):
         """sentence-transformers' embedding step, which a subclass overrides or calls: one tensor per text
         (numpy rows without torch), as there."""
         found = super().embed_inputs(model, sentences, **kwargs)
-        if sys.modules.get("torch") is None:
-            return list(found)
-        import torch
-
-        return list(torch.from_numpy(np.ascontiguousarray(found)))
+        # a sparse evaluator's tensor gives its sparse rows, as there
+        return list(found if sys.modules.get("torch") is None else as_torch(found))
 
     def compute(self, model: Any) -> dict[str, float]:
         sources = self.embed_column(model, self.source_sentences)

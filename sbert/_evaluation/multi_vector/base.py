@@ -51,6 +51,11 @@ class MultiVectorEvaluator:
         options["token_pooling"] = self.token_pooling
         return list(super().embed_texts(model, texts, role=role, progress=progress, **options))  # type: ignore[misc]
 
+    def read_embeddings(self, embeddings: Any) -> list[Any]:
+        """A user's token embeddings (a list, or a padded ``(n, tokens, dim)`` tensor) as one matrix per text:
+        their lengths differ, so they are not stacked as the dense evaluators' vectors are."""
+        return list(embeddings)
+
     def take_rows(self, embeddings: Any, rows: Sequence[int]) -> Any:
         if isinstance(embeddings, (list, tuple)):
             return [embeddings[i] for i in rows]

@@ -79,10 +79,11 @@ class MultiVectorRerankingEvaluator(MultiVectorEvaluator, RerankingEvaluator):
         super().__init__(samples, similarity_fct=similarity_fct, batch_size=batch_size, **options)
 
     def scores(self, model: Any, query: Any, documents: Any) -> np.ndarray:
-        """``(n,)`` MaxSim of the query's tokens with each document's."""
+        """``(n,)`` MaxSim of the query's tokens (a tensor, or a list of that one tensor for a sample
+        embedded on its own) with each document's."""
         if self.similarity_fct is None:
-            scores = model.similarity([query], documents)
+            scores = model.similarity(query if isinstance(query, list) else [query], documents)
         else:
-            scores = self.similarity_fct(query if self.use_batched_encoding else [query], documents)
+            scores = self.similarity_fct(query, documents)
         scores = scores.detach().float().cpu().numpy() if hasattr(scores, "detach") else np.asarray(scores)
         return (scores[0] if scores.ndim > 1 else scores).astype(np.float64)

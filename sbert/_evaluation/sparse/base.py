@@ -32,6 +32,7 @@ class SparseEvaluator:
     # the groups whose sparsity the CSV reports, in its order ("": the plain active_dims, sparsity_ratio)
     sparsity_groups: ClassVar[tuple[str, ...]] = ("",)
     sparse_output = True  # False: dense embeddings (SparseMSEEvaluator compares them with a teacher's)
+    column_group: str | None = None  # while embed_columns embeds a column: the group it records under
 
     def start_sparse(self, max_active_dims: int | None, options: dict[str, Any] | None = None) -> None:
         """Check and keep ``max_active_dims``; refuse ``truncate_dim`` among ``options`` (a sparse embedding
@@ -49,6 +50,11 @@ class SparseEvaluator:
         """The group a call's sparsity is recorded under, from its role (``"query"``, ``"document"``)."""
         return ""
 
+    def recording_group(self, role: str | None) -> str:
+        """The group an embedding call's sparsity is recorded under: the column's, while
+        :meth:`embed_columns` embeds one that has its own, else the role's (:meth:`stats_group`)."""
+        return self.column_group if self.column_group is not None else self.stats_group(role)
+
     def embed_texts(
         self,
         model: Any,
@@ -56,29 +62,57 @@ class SparseEvaluator:
         *,
         role: str | None = None,
         progress: bool = True,
-        group: str | None = None,
         **options: Any,
     ) -> Any:
         """Sparse CPU tensor ``(n, V)`` of ``texts`` (a dense array without ``sparse_output``); its sparsity
-        recorded under ``group`` (default: the role's)."""
+        recorded under :meth:`recording_group`."""
         options.update(
             convert_to_sparse_tensor=self.sparse_output,
             save_to_cpu=True,
             max_active_dims=self.max_active_dims,
         )
         embeddings = super().embed_texts(model, texts, role=role, progress=progress, **options)  # type: ignore[misc]
-        self.record(embeddings, self.stats_group(role) if group is None else group)
+        self.record(embeddings, self.recording_group(role))
         return embeddings if self.sparse_output else embeddings.numpy()
+
+    def embedded_by_user(self, model: Any, texts: Sequence[str], role: str | None = None, **hook: Any) -> Any:
+        """As the dense evaluators', with the call's sparsity recorded as sentence-transformers records it:
+        by its default ``embed_inputs``, where the override calls that through ``super()``; else (where
+        sentence-transformers would have none to report) from what the override returned."""
+        recorded = self.recorded_calls()
+        found = super().embedded_by_user(model, texts, role, **hook)  # type: ignore[misc]
+        if found is not None and self.recorded_calls() == recorded:
+            import torch
+
+            self.record(torch.as_tensor(found), self.recording_group(role))
+        return found
+
+    def recorded_calls(self) -> int:
+        return sum(len(calls) for calls in self.sparsity_calls.values())
+
+    def read_embeddings(self, embeddings: Any) -> Any:
+        """A user's embeddings (a sparse or dense tensor, a list of rows, an array) as a sparse CPU tensor
+        (a dense array without ``sparse_output``)."""
+        from ..._sparse.tensors import sparse_rows
+
+        rows = sparse_rows(embeddings).detach().cpu()
+        return rows if self.sparse_output else rows.to_dense().numpy()
 
     def embed_columns(
         self, model: Any, columns: Sequence[Sequence[str]], roles: Any, groups: Sequence[str | None]
     ) -> list[Any]:
-        """One call per column, as sentence-transformers embeds them (its sparsity counts every row)."""
+        """One call per column, as sentence-transformers embeds them (its sparsity counts every row): a
+        user's ``embed_inputs`` where there is one (:meth:`embed_column`), each column's sparsity under its
+        group (None: its role's)."""
         roles = roles or [None] * len(columns)
-        return [
-            self.embed_texts(model, column, role=role, group=group)
-            for column, role, group in zip(columns, roles, groups)
-        ]
+        embedded = []
+        for column, role, group in zip(columns, roles, groups):
+            self.column_group = group
+            try:
+                embedded.append(self.embed_column(model, column, role))  # type: ignore[attr-defined]
+            finally:
+                del self.column_group  # back to the class's None
+        return embedded
 
     def record(self, embeddings: Any, group: str) -> None:
         from ..._sparse.tensors import sparsity

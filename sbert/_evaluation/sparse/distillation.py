@@ -8,7 +8,7 @@ from typing import Any
 
 from ..._st_loggers import ST_SPARSE_MSE
 from ..._st_signature import st_positional
-from ..base import log_lines
+from ..base import as_torch, log_lines
 from ..distillation import MSEEvaluator
 from .base import SparseEvaluator
 
@@ -60,3 +60,7 @@ class SparseMSEEvaluator(SparseEvaluator, MSEEvaluator):
             logging.WARNING,
         )
         super().__init__(source_sentences, target_sentences, teacher_model, **options)
+
+    def embed_inputs(self, model: Any, sentences: Sequence[str], **kwargs: Any) -> Any:
+        """As the dense evaluator's, as a dense torch tensor, as sentence-transformers' returns it."""
+        return as_torch(super().embed_inputs(model, sentences, **kwargs))

@@ -59,6 +59,10 @@ class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
 
     sparsity_groups = ("query", "corpus")
 
+    def embed_inputs(self, model: Any, sentences: Sequence[str], *args: Any, **kwargs: Any) -> list[Any]:
+        """As the dense evaluator's, as a list of sparse rows, as sentence-transformers' returns them."""
+        return list(super().embed_inputs(model, sentences, *args, **kwargs))
+
     def stats_group(self, role: str | None) -> str:
         return "corpus" if role == "document" else "query"
 
