@@ -276,3 +276,29 @@ def test_sparsity_of_an_embed_inputs_that_embeds_itself_is_of_what_it_returned(s
         for key in ("active_dims", "sparsity_ratio"):
             expected = sum(call[key] for call in calls) / len(calls)
             assert results[f"{group}_{key}" if group else key] == pytest.approx(expected, abs=TOL)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_sparse_reranking_hands_similarity_fct_what_st_hands_it(sparse, batched):
+    """A user's similarity_fct gets the documents as a list of sparse rows and the query as a row (a list of
+    one where each sample is embedded alone), as ST's embed_inputs list gives them."""
+    import torch
+
+    def forms(seen):
+        def similarity(query, documents):
+            seen.append((type(query).__name__, len(query) if isinstance(query, list) else query.dim()))
+            seen.append((type(documents).__name__, len(documents)))
+            rows = torch.stack(query if isinstance(query, list) else [query]).to_dense()
+            return rows @ torch.stack(documents).to_dense().T
+
+        return similarity
+
+    found = []
+    for package, model in zip(("sbert", "sentence_transformers"), sparse):
+        base = importlib.import_module(f"{package}.sparse_encoder.evaluation").SparseRerankingEvaluator
+        seen = []
+        results = base(rerank_samples(), similarity_fct=forms(seen), use_batched_encoding=batched)(model)
+        found.append((results, seen))
+    (mine, my_forms), (theirs, their_forms) = found
+    assert my_forms == their_forms
+    assert_same(mine, theirs)

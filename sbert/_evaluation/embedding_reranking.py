@@ -171,10 +171,15 @@ class RerankingEvaluator(Evaluator):
             return np.asarray(model.similarity(query, documents), dtype=np.float64).reshape(-1)
         import torch  # sentence-transformers' similarity_fct takes and returns tensors
 
-        query, documents = (torch.as_tensor(x) for x in (query, documents))  # sparse ones stay as they are
-        scores = self.similarity_fct(query, documents)
+        scores = self.similarity_fct(*self.similarity_inputs(query, documents))
         scores = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
         return (scores[0] if scores.ndim > 1 else scores).astype(np.float64)
+
+    def similarity_inputs(self, query: Any, documents: Any) -> tuple[Any, Any]:
+        """The query and documents as sentence-transformers hands them to a ``similarity_fct``: tensors."""
+        import torch
+
+        return torch.as_tensor(query), torch.as_tensor(documents)
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"at_k": self.at_k, **super().get_config_dict()}  # as sentence-transformers' card lists it

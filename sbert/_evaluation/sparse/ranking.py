@@ -66,6 +66,12 @@ class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
     def stats_group(self, role: str | None) -> str:
         return "corpus" if role == "document" else "query"
 
+    def similarity_inputs(self, query: Any, documents: Any) -> tuple[Any, Any]:
+        """As sentence-transformers hands them to a ``similarity_fct``: the documents as a list of sparse rows
+        (its ``embed_inputs``' list, sliced), the query a row, or a list of one where each sample is
+        embedded on its own."""
+        return (list(query) if query.dim() == 2 else query), list(documents)
+
 
 @st_positional(
     "source_sentences",
