@@ -18,6 +18,7 @@ from .._errors import installed
 
 FLAGS_ENV = "SBERT_CPU_FLAGS"
 _CPUINFO = Path("/proc/cpuinfo")
+_CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Not a kernel flag: added to the flags of an AMD CPU of family 17h (Zen, Zen+, Zen 2), whose AVX2 int8
 # multiplies (vpmaddubsw, vpmaddwd) share one pipe, so ONNX Runtime's int8 GEMM runs at its fp32 rate there.
 ZEN2_MARK = "amd_family_17h"
@@ -48,13 +49,30 @@ def available_cpus() -> int:
 
 
 def _cgroup_cpu_quota() -> int | None:
+    """The whole CPUs of this process's container CPU limit (at least one), ``None`` without a limit: cgroup
+    v2's ``cpu.max`` (``"<quota> <period>"`` or ``"max <period>"``), else cgroup v1's ``cpu.cfs_quota_us``
+    and ``cpu.cfs_period_us`` (quota -1: none), which older Docker and Kubernetes hosts mount."""
     try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        quota, period = (_CGROUP_ROOT / "cpu.max").read_text().split()[:2]
     except (OSError, ValueError):
+        quota, period = _cgroup_v1_quota(_CGROUP_ROOT)
+    try:
+        quota_us, period_us = int(quota), int(period)
+    except (TypeError, ValueError):  # "max", or nothing readable
         return None
-    if quota == "max":
+    if quota_us <= 0 or period_us <= 0:
         return None
-    return max(1, int(int(quota) // int(period)))
+    return max(1, quota_us // period_us)
+
+
+def _cgroup_v1_quota(root: Path) -> tuple[str | None, ...]:
+    """cgroup v1's quota and period (microseconds, as text) under either name of its CPU controller."""
+    for folder in (root / "cpu", root / "cpu,cpuacct"):
+        try:
+            return tuple((folder / f"cpu.cfs_{name}_us").read_text().strip() for name in ("quota", "period"))
+        except OSError:
+            continue
+    return None, None
 
 
 def cpu_flags(text: str | None = None) -> frozenset[str]:
