@@ -17,8 +17,9 @@ from typing import Any
 
 from ._errors import TORCH_PACKAGES, BackendUnavailableError
 
-# sbert's packages whose torch use is training's: they name the extra that brings its other needs too
-_TRAINING_PACKAGES = ("sbert._training", "sbert._losses")
+# sbert's packages whose torch use is training's (and CrossEncoder.fit's module): they name the extra that
+# brings its other needs too
+_TRAINING_PACKAGES = ("sbert._training", "sbert._losses", "sbert._cross_encoder.fit")
 
 
 class MissingExtraError(BackendUnavailableError, ModuleNotFoundError):

@@ -421,7 +421,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
                     "for training, token embeddings or saving."
                 )
-            require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
+            require_torch(
+                f"the torch modules of {self._folder} (the torch backend, training, tokenize, model[0])"
+            )
             with keeping_global_rng():  # sentence-transformers built them at load: draws nothing now
                 modules = load_modules(
                     self.folder, **self._load_options, model_type=self.model_type, class_of=self._class_of()

@@ -24,7 +24,7 @@ from ._backends.devices import process_device_name
 from ._backends.torch_runner import TORCH_DTYPES
 from ._checks import is_single_input
 from ._compat import to_arguments
-from ._errors import InputError
+from ._errors import InputError, torch_installed
 from ._format.card_data import card_data_for
 from ._format.hub import push_model_to_hub, save_model_to_hub
 from ._format.layout import saved_model_type, st_module_kwargs
@@ -310,6 +310,9 @@ class ModelMethods(PeftAdapterMixin):
     def train(self, mode: bool = True) -> Any:
         if not mode:  # nn.Module's eval(): no torch modules loaded for it
             return self.eval()
+        if self.__dict__.get("_network") is None and not torch_installed():
+            self.__dict__["_training"] = True  # no torch modules to load (the base install): the flag alone
+            return self
         self._torch_module().train(mode)
         return self
 

@@ -6,7 +6,7 @@ plus one entry in ``BACKENDS``; the model code does not change.
 
 from __future__ import annotations
 
-from .._errors import InputError, warn_at_caller
+from .._errors import InputError, torch_installed, warn_at_caller
 from .base import Backend, BackendContext, Runner
 from .cpu import slow_precision_warning
 from .devices import default_device
@@ -67,7 +67,8 @@ def choose_backend(requested: str, context: BackendContext) -> Backend:
     this CPU only emulates (bf16 without bf16 units) warns, once per process and precision.
     """
     backend = _choose(requested, context)
-    _warn_if_slow(context.precision, context.device)
+    if not backend.needs_torch_modules or torch_installed():  # else starting it fails, naming the extra
+        _warn_if_slow(context.precision, context.device)
     return backend
 
 

@@ -1,14 +1,15 @@
 """Devices: which ones this machine has, and the one check of a requested device.
 
-``"cpu"`` is accepted without importing torch (ONNX models run without it); any other device is parsed and
-looked up with torch, so a typo or a GPU this machine lacks fails here with one line naming what is there,
-not deep inside torch.
+``"cpu"`` (and torch's ``"cpu:0"``) is accepted without importing torch (ONNX models run without it); any
+other device is parsed and looked up with torch, so a typo or a GPU this machine lacks fails here with one
+line naming what is there, not deep inside torch.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any
 
 from .._errors import UnavailableDeviceError, torch_installed
@@ -139,7 +140,7 @@ def check_device(device: Any) -> str | None:
     if device is None:
         return None
     text = str(device)
-    if text == "cpu":
+    if re.fullmatch(r"cpu(:\d+)?", text):  # "cpu", or torch's "cpu:0": the CPU, no torch needed to say so
         return text
     import torch
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
-from .onnx_export import classifier_inputs, on_device_of, require_exporter, sample_input, trace_to_onnx
+from .._errors import BackendUnavailableError, InputError, installed
+from .onnx_export import classifier_inputs, on_device_of, sample_input, trace_to_onnx
 from .onnx_fusion import quiet_logger, tracing_attention
 
 ONNX_FOLDER = "onnx"
@@ -57,6 +57,18 @@ BERT_LIKE_TYPES = frozenset(
     {"bert", "albert", "camembert", "distilbert", "electra", "roberta", "xlm-roberta"}
     | {"deberta", "deberta-v2"}
 )
+
+
+def require_export_tools() -> None:
+    """Fail first, with one message, unless what the optimum-format exports need is installed: torch and
+    transformers (the model is traced), onnx (torch's exporter and onnxruntime's tools import it)."""
+    missing = [package for package in ("torch", "transformers", "onnx") if not installed(package)]
+    if missing:
+        raise BackendUnavailableError(
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} required to export an optimum ONNX "
+            "file (the model is traced with torch's exporter) but not installed. Install them with: "
+            "pip install 'sbert[torch,onnx]' (model.export(path) writes sbert's own graph without them)."
+        )
 
 
 def quantization_settings(config: Any) -> tuple[dict[str, Any], str]:
@@ -209,7 +221,6 @@ def write_model_file(
     """Export the model's graph, ``transform(graph, output)`` it, and put the output at
     ``<model_name_or_path>/onnx/model_<file_suffix>.onnx`` (replacing one there, atomically), or upload it
     there in the hub repository ``model_name_or_path``. Returns the local file."""
-    require_exporter(["int8"])  # torch's exporter needs onnx; the tools are onnxruntime's
     file_name = f"model_{file_suffix}.onnx"
     with tempfile.TemporaryDirectory() as tmp:
         graph, output = Path(tmp) / "model.onnx", Path(tmp) / ONNX_FOLDER / file_name

@@ -295,7 +295,7 @@ def _index_model(index: Any, args: argparse.Namespace) -> Any:
 
 INDEX = Command(
     "index",
-    "build, extend or describe a persistent vector index (faiss)",
+    "build, add to or show a persistent vector index (faiss)",
     INDEX_DESCRIPTION,
     INDEX_EXAMPLES,
     add_index_arguments,

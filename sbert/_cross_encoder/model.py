@@ -483,7 +483,7 @@ class CrossEncoder(CrossEncoderMethods):
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
                     "for training, tokenize/forward or saving."
                 )
-            require_torch(f"the torch model of {self._folder} (torch backend, training, saving)")
+            require_torch(f"the torch model of {self._folder} (the torch backend, training, model[0])")
             from .loading import load_classifier
             from .network import classifier_network
 

@@ -44,7 +44,7 @@ from .legacy_format import (
 from .task_inputs import read_task_settings
 
 _TOKENS = "token_embeddings"
-_TORCH = "Load it with backend='torch'."
+_TORCH = "Load it with backend='torch' (with torch installed: pip install 'sbert[torch]')."
 
 
 @dataclasses.dataclass

@@ -36,6 +36,7 @@ def export_optimized_onnx_model(
     ``"O1"`` ... ``"O4"`` (or an optimum ``OptimizationConfig``); the suffix is the level's name."""
     from .._backends import optimum_files
 
+    optimum_files.require_export_tools()
     optimization, default_suffix = optimum_files.optimization_settings(optimization_config)
     config = optimum_files.transformers_model_of(model).config
 
@@ -61,6 +62,7 @@ def export_dynamic_quantized_onnx_model(
     suffix is ``qint8_avx512_vnni`` (``quint8_avx2``), as sentence-transformers names it."""
     from .._backends import optimum_files
 
+    optimum_files.require_export_tools()
     keywords, default_suffix = optimum_files.quantization_settings(quantization_config)
 
     def transform(graph: Path, output: Path) -> None:
