@@ -203,7 +203,7 @@ class HuggingFaceTokenizerMethods:
     loaded_class: str | None  # the class AutoTokenizer loads (see TextTokenizer)
     extra_special_tokens: list[str]
     _vocabulary_changed: Any  # the method of TextTokenizer: its files follow the Rust tokenizer
-    _truncating: dict[tuple[int, str, str], Any]  # TextTokenizer's copies for other limits (``_encoder``)
+    _truncating: dict[tuple[Any, ...], Any]  # TextTokenizer's copies for other settings (``_encoder``)
     saved_files: Any  # the method of TextTokenizer: the files its save writes
 
     def __call__(
@@ -223,10 +223,13 @@ class HuggingFaceTokenizerMethods:
         padding_side: str | None = None,
         pad_to_multiple_of: int | None = None,
         stride: int = 0,
+        split_special_tokens: bool = False,
     ) -> dict[str, Any]:
         """``verbose``: transformers' switch for its length warnings, which sbert does not give;
         ``padding_side`` (this call's, else the tokenizer's) and ``pad_to_multiple_of`` as in transformers;
-        ``stride`` only shapes overflowing tokens there, which sbert does not return."""
+        ``stride`` only shapes overflowing tokens there, which sbert does not return;
+        ``split_special_tokens``: a special token's text in the input (``"[SEP]"``) is tokenized as text, as
+        in transformers."""
         if padding not in _PADDING:
             raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
         side = self.padding_side if padding_side is None else padding_side
@@ -246,7 +249,7 @@ class HuggingFaceTokenizerMethods:
             raise InputError(f"truncation must be one of {_TRUNCATION}, got {truncation!r}")
         limit = (max_length or self.max_length) if truncation not in (False, "do_not_truncate") else None
         strategy = truncation if truncation in ("only_first", "only_second") else "longest_first"
-        encoder = self._encoder(limit, strategy)
+        encoder = self._encoder(limit, strategy, split_special_tokens=split_special_tokens)
         encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
         width = None  # the padded width
         if padding in (True, "longest", "max_length"):
@@ -421,21 +424,28 @@ class HuggingFaceTokenizerMethods:
     def __len__(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def _encoder(self, limit: int | None, strategy: str = "longest_first") -> Any:
-        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy``: the model's own or
-        its cached untruncated copy for those, a copy kept per limit for others (the shared one never
-        changes; the copies are dropped when it does, ``_forget_copies``)."""
-        if limit is None:
+    def _encoder(
+        self, limit: int | None, strategy: str = "longest_first", *, split_special_tokens: bool = False
+    ) -> Any:
+        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy`` (and, with
+        ``split_special_tokens``, tokenizing special tokens' text as text): the model's own or its cached
+        untruncated copy for those, a copy kept per setting for others (the shared one never changes; the
+        copies are dropped when it does, ``_forget_copies``)."""
+        if not split_special_tokens and limit is None:
             return self.untruncated_backend()
-        if limit == self.max_length and strategy == "longest_first":
+        if not split_special_tokens and limit == self.max_length and strategy == "longest_first":
             return self.backend
-        key = (int(limit), strategy, self.truncation_side)
+        key = (None if limit is None else int(limit), strategy, self.truncation_side, split_special_tokens)
         encoder = self._truncating.get(key)
-        if encoder is None:  # a copy costs tens of milliseconds: once per limit, not per batch
+        if encoder is None:  # a copy costs tens of milliseconds: once per setting, not per batch
             from tokenizers import Tokenizer
 
             encoder = Tokenizer.from_str(self.backend.to_str())
-            encoder.enable_truncation(key[0], strategy=strategy, direction=key[2])
+            if limit is None:
+                encoder.no_truncation()
+            else:
+                encoder.enable_truncation(limit, strategy=strategy, direction=self.truncation_side)
+            encoder.encode_special_tokens = split_special_tokens
             self._truncating = {**dict(list(self._truncating.items())[-7:]), key: encoder}  # the last 8
         return encoder
 

@@ -180,7 +180,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """Drop the Rust tokenizer's copies made for other truncation (the untruncated one, and those of
         :meth:`_encoder`): made again from the tokenizer as it is now, after it changed."""
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
-        self._truncating: dict[tuple[int, str, str], Any] = {}  # (limit, strategy, side) -> a copy
+        self._truncating: dict[tuple[Any, ...], Any] = {}  # (limit, strategy, side, split) -> a copy
 
     @property
     def backend_tokenizer(self) -> Any:
@@ -212,12 +212,27 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             self.backend.normalizer = Sequence([Lowercase(), *steps])
             self._forget_copies()  # made again from the lowercasing tokenizer
 
-    def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
-        """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
-        ids, as a transformers tokenizer's ``encode(text, text_pair, **options)``."""
-        if isinstance(texts, str):
-            return self(texts, text_pair, **options)["input_ids"]
-        return self.backend.encode_batch(list(texts), add_special_tokens=True)
+    def encode(
+        self,
+        text: str | Sequence[str],
+        text_pair: str | None = None,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        *,
+        split_special_tokens: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Truncated encodings (no padding) of a list of texts, special tokens added (sbert's batch step).
+        One string gives its token ids, as a transformers tokenizer's ``encode(text, text_pair, ...)``, whose
+        keywords are named here as there (chunkers such as semchunk look for ``add_special_tokens`` and
+        ``split_special_tokens`` in the signature before passing them)."""
+        if isinstance(text, str):
+            options |= {"padding": padding, "truncation": truncation, "max_length": max_length}
+            options |= {"add_special_tokens": add_special_tokens}
+            return self(text, text_pair, split_special_tokens=split_special_tokens, **options)["input_ids"]
+        return self.backend.encode_batch(list(text), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
         """Truncated encodings (no padding) of text pairs ``(a, b)`` as ``[CLS] a [SEP] b [SEP]`` (the
