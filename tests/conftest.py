@@ -376,6 +376,21 @@ def masked_lm(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def sparse_splade_folder(masked_lm, tmp_path_factory) -> Path:
+    """A SPLADE folder saved by sentence-transformers from :func:`masked_lm`, its vocabulary bias lowered so
+    about 18 of its 99 dimensions are active per text (few scores tie, ``max_active_dims`` cuts)."""
+    import torch
+    from sentence_transformers import SparseEncoder as Reference
+
+    folder = tmp_path_factory.mktemp("splade") / "splade"
+    reference = Reference(str(masked_lm), device="cpu")
+    with torch.no_grad():
+        reference.transformers_model.cls.predictions.bias.fill_(-0.2)
+    reference.save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
 
@@ -612,6 +627,17 @@ def random_sentences(words, n: int, seed: int) -> list[str]:
 
     rng = np.random.default_rng(seed)
     return [" ".join(rng.choice(words, size=rng.integers(2, 7))) for _ in range(n)]
+
+
+def rerank_samples() -> list[dict]:
+    """Six reranking samples of random sentences (seeds 30-35): one or two positives, the rest of five
+    documents negatives."""
+    samples = []
+    columns = [random_sentences(WORDS, 6, seed) for seed in range(30, 36)]
+    for i, (query, *documents) in enumerate(zip(*columns)):
+        positives = 1 + i % 2
+        samples.append({"query": query, "positive": documents[:positives], "negative": documents[positives:]})
+    return samples
 
 
 def train_args(out, **overrides):

@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 import pytest
-from conftest import WORDS, build_tiny_bert, classic_pooling, random_sentences
+from conftest import WORDS, build_tiny_bert, classic_pooling, random_sentences, rerank_samples
 
 # torch's one-time notices, raised by sentence-transformers' own sparse similarity code
 pytestmark = [
@@ -27,14 +27,6 @@ def texts(n, seed):
     return random_sentences(WORDS, n, seed)
 
 
-def rerank_samples():
-    samples = []
-    for i, (query, *documents) in enumerate(zip(texts(6, 30), *(texts(6, 31 + k) for k in range(5)))):
-        positives = 1 + i % 2
-        samples.append({"query": query, "positive": documents[:positives], "negative": documents[positives:]})
-    return samples
-
-
 @pytest.fixture(scope="module")
 def dense(tiny_st_factory):
     import sentence_transformers
@@ -46,18 +38,13 @@ def dense(tiny_st_factory):
 
 
 @pytest.fixture(scope="module")
-def sparse(masked_lm, tmp_path_factory):
-    """A SPLADE folder with about 18 of its 99 dimensions active per text (as test_sparse_evaluation's)."""
-    import torch
+def sparse(sparse_splade_folder):
+    """The shared SPLADE folder (about 18 of its 99 dimensions active per text), by both libraries."""
     from sentence_transformers import SparseEncoder as Reference
 
     from sbert.sparse_encoder import SparseEncoder
 
-    folder = tmp_path_factory.mktemp("hooks") / "splade"
-    reference = Reference(str(masked_lm), device="cpu")
-    with torch.no_grad():
-        reference.transformers_model.cls.predictions.bias.fill_(-0.2)
-    reference.save(str(folder))
+    folder = sparse_splade_folder
     return SparseEncoder(str(folder), device="cpu"), Reference(str(folder), device="cpu")
 
 

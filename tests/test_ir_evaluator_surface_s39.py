@@ -355,21 +355,7 @@ def test_given_corpus_embeddings_reach_an_overridden_compute_all_metrics(dropout
     assert seen["sbert"] == seen["sentence_transformers"]
 
 
-@pytest.fixture(scope="module")
-def sparse_folder(masked_lm, tmp_path_factory):
-    """A SPLADE folder saved by sentence-transformers, with few active dimensions per text."""
-    import torch
-    from sentence_transformers import SparseEncoder as Reference
-
-    folder = tmp_path_factory.mktemp("ir-surface-sparse") / "splade"
-    reference = Reference(str(masked_lm), device="cpu")
-    with torch.no_grad():
-        reference.transformers_model.cls.predictions.bias.fill_(-0.2)
-    reference.save(str(folder))
-    return folder
-
-
-def test_a_sparse_subclass_with_its_own_steps(sparse_folder, tmp_path):
+def test_a_sparse_subclass_with_its_own_steps(sparse_splade_folder, tmp_path):
     """SparseInformationRetrievalEvaluator inherits the surface: a subclass's ``embed_inputs`` (calling
     the parent's, so the sparsity is still counted) and ``compute_metrics``."""
     seen = {}
@@ -392,7 +378,7 @@ def test_a_sparse_subclass_with_its_own_steps(sparse_folder, tmp_path):
                 seen.setdefault(self.tag, []).append(len(queries_result_list))
                 return super().compute_metrics(queries_result_list)
 
-        model = library.SparseEncoder(str(sparse_folder), device="cpu")
+        model = library.SparseEncoder(str(sparse_splade_folder), device="cpu")
         out = tmp_path / library.__name__
         evaluator = Recording(QUERIES, CORPUS, RELEVANT, name="sp", **KS)
         found[library.__name__] = evaluator(model, str(out)), read_csvs(out), evaluator.primary_metric

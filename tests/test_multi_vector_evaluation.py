@@ -9,7 +9,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import WORDS, build_tiny_bert, random_sentences
+from conftest import WORDS, build_tiny_bert, random_sentences, rerank_samples
 
 TOL = 1e-5
 
@@ -40,14 +40,6 @@ def retrieval_set(seed, queries=8, documents=30):
     questions = {f"q{i}": text for i, text in enumerate(texts(queries, seed + 1))}
     relevant = {q: set(rng.choice(list(corpus), size=rng.integers(1, 4), replace=False)) for q in questions}
     return questions, corpus, relevant
-
-
-def rerank_samples():
-    samples = []
-    for i, (query, *documents) in enumerate(zip(texts(6, 30), *(texts(6, 31 + k) for k in range(5)))):
-        positives = 1 + i % 2
-        samples.append({"query": query, "positive": documents[:positives], "negative": documents[positives:]})
-    return samples
 
 
 def candidates(seed, queries=6, ways=4):

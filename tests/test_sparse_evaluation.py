@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import WORDS, random_sentences
+from conftest import WORDS, random_sentences, rerank_samples
 
 # torch's one-time notices, raised by sentence-transformers' own sparse similarity code
 pytestmark = [
@@ -22,19 +22,14 @@ FOUR = ["cosine", "dot", "euclidean", "manhattan"]
 
 
 @pytest.fixture(scope="module")
-def models(masked_lm, tmp_path_factory):
+def models(sparse_splade_folder):
     """The same SPLADE folder (saved by sentence-transformers) loaded by sbert and by sentence-transformers;
     about 18 of its 99 dimensions active per text, so that few scores tie and max_active_dims cuts."""
-    import torch
     from sentence_transformers import SparseEncoder as Reference
 
     from sbert.sparse_encoder import SparseEncoder
 
-    folder = tmp_path_factory.mktemp("sparse-eval") / "splade"
-    reference = Reference(str(masked_lm), device="cpu")
-    with torch.no_grad():
-        reference.transformers_model.cls.predictions.bias.fill_(-0.2)
-    reference.save(str(folder))
+    folder = sparse_splade_folder
     return SparseEncoder(str(folder), device="cpu"), Reference(str(folder), device="cpu")
 
 
@@ -48,14 +43,6 @@ def retrieval_set(seed, queries=8, documents=30):
     questions = {f"q{i}": text for i, text in enumerate(texts(queries, seed + 1))}
     relevant = {q: set(rng.choice(list(corpus), size=rng.integers(1, 4), replace=False)) for q in questions}
     return questions, corpus, relevant
-
-
-def rerank_samples():
-    samples = []
-    for i, (query, *documents) in enumerate(zip(texts(6, 30), *(texts(6, 31 + k) for k in range(5)))):
-        positives = 1 + i % 2
-        samples.append({"query": query, "positive": documents[:positives], "negative": documents[positives:]})
-    return samples
 
 
 CASES = {
