@@ -393,7 +393,7 @@ def prompt_token_count(tokenizer: Any, prompt: str) -> int:
     counted: what Pooling's ``include_prompt: false`` leaves out. sentence-transformers' count: a last token
     whose id is one of the tokenizer's special ids is dropped, whether the template added it or the prompt
     ends in one (an unknown token where the template adds none)."""
-    encoding = tokenizer.encode([prompt])[0]  # (a do_lower_case tokenizer lowercases it itself)
+    encoding = tokenizer.encode_texts([prompt])[0]  # (a do_lower_case tokenizer lowercases it itself)
     special = getattr(tokenizer, "all_special_ids", None)
     if not encoding.ids:
         return 0

@@ -58,7 +58,7 @@ class FakeTokenizer:
     padding_side: str = "right"
     pad_token_id: int = PAD_ID
 
-    def encode(self, texts: Sequence[str]) -> list[FakeEncoding]:
+    def encode_texts(self, texts: Sequence[str]) -> list[FakeEncoding]:
         """Encodings of ``texts``, truncated to ``max_length`` tokens (special tokens included)."""
         return [self._encode_one(text) for text in texts]
 
@@ -192,7 +192,7 @@ class FakeEncoder:
         texts = check_texts(sentences)
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            chunk = self.tokenizer.encode(texts[start : start + batch_size])
+            chunk = self.tokenizer.encode_texts(texts[start : start + batch_size])
             out[start : start + len(chunk)] = self.embed_batch(self.tokenizer.pad(chunk))
         if normalize_embeddings:
             out = normalize(out)

@@ -1482,12 +1482,12 @@ class SentenceTransformer(SentenceTransformersMethods):
             on_chunk = count_truncated if warn else None
             if self._batches_as_st(tokenizer):
                 batches = sentence_transformers_batches(
-                    texts, tokenizer.encode, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
+                    texts, tokenizer.encode_texts, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
                 )
             else:
                 batches = prepared_batches(
                     texts,
-                    tokenizer.encode,
+                    tokenizer.encode_texts,
                     tokenizer.pad,
                     max_batch_size=batch_size,
                     max_tokens=max_tokens,

@@ -29,11 +29,11 @@ def test_shared_words_make_similar_vectors():
 
 def test_truncation_on_either_side():
     model = FakeEncoder(8, max_seq_length=4)
-    (right,) = model.tokenizer.encode(["one two three four"])
+    (right,) = model.tokenizer.encode_texts(["one two three four"])
     assert right.tokens == ["[CLS]", "one", "two", "[SEP]"] and right.overflowing
-    (left,) = model.tokenizer.with_truncation_side("left").encode(["one two three four"])
+    (left,) = model.tokenizer.with_truncation_side("left").encode_texts(["one two three four"])
     assert left.tokens == ["[CLS]", "three", "four", "[SEP]"]
-    (short,) = model.tokenizer.encode(["one"])
+    (short,) = model.tokenizer.encode_texts(["one"])
     assert short.ids[0] == 2 and short.ids[-1] == 3 and not short.overflowing
     np.testing.assert_array_equal(model.encode("one two three four"), model.encode("one two"))
 

@@ -300,9 +300,9 @@ def test_whitespace_tokenizer_matches_sentence_transformers(tmp_path):
             sbert.WhitespaceTokenizer(vocab, do_lower_case=lower),
             Reference(vocab, do_lower_case=lower),
         )
-        assert [e.ids for e in ours.encode(texts)] == [theirs.tokenize(t) for t in texts]
+        assert [e.ids for e in ours.encode_texts(texts)] == [theirs.tokenize(t) for t in texts]
         ours.save(tmp_path)
-        assert [e.ids for e in sbert.WhitespaceTokenizer.load(tmp_path).encode(texts)] == [
+        assert [e.ids for e in sbert.WhitespaceTokenizer.load(tmp_path).encode_texts(texts)] == [
             Reference.load(str(tmp_path)).tokenize(t) for t in texts
         ]
 
@@ -313,9 +313,9 @@ def test_word_offsets_point_at_the_words_and_truncation_is_counted():
     (encoding,) = tokenizer.encode_untruncated([text])
     assert [text[start:end] for start, end in encoding.offsets] == ["CAT,", "sat", "mat!"]
     tokenizer.max_length = 2
-    (cut,) = tokenizer.encode([text])
+    (cut,) = tokenizer.encode_texts([text])
     assert cut.ids == encoding.ids[:2] and cut.overflowing
-    batch = tokenizer.pad(tokenizer.encode([text, ""]))
+    batch = tokenizer.pad(tokenizer.encode_texts([text, ""]))
     assert batch["input_ids"].shape == (2, 2) and batch["attention_mask"].tolist() == [[1, 1], [0, 0]]
 
 

@@ -123,7 +123,8 @@ def test_long_texts_are_truncated_at_max_seq_length(default_model):
     import sbert
 
     long_text = "word " * 1000
-    assert len(default_model.tokenizer.encode([long_text])[0].ids) == default_model.max_seq_length == 256
+    (encoding,) = default_model.tokenizer.encode_texts([long_text])
+    assert len(encoding.ids) == default_model.max_seq_length == 256
     # Truncation means extra words past the limit change nothing.
     np.testing.assert_allclose(
         default_model.encode(long_text), default_model.encode(long_text + " tail " * 50), atol=TOL, rtol=0

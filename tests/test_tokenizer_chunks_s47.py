@@ -66,7 +66,7 @@ def _characters_per_call(monkeypatch, tokenizer, method: str) -> list[int]:
 def test_encode_of_long_documents_tokenizes_bounded_chunks_and_keeps_order(default_model, monkeypatch):
     monkeypatch.setattr(batching, "CHUNK_CHARACTERS", 6_000)
     documents = _documents(12, 300, 40)
-    seen = _characters_per_call(monkeypatch, default_model.tokenizer, "encode")
+    seen = _characters_per_call(monkeypatch, default_model.tokenizer, "encode_texts")
     together = default_model.encode(documents)
     assert len(seen) > 1 and all(size <= 6_000 for size in seen), seen
     singles = np.stack([default_model.encode(document) for document in documents])

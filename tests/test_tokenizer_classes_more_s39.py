@@ -205,7 +205,7 @@ def test_special_tokens_the_class_adds_are_autotokenizers(bases, tmp_path, name)
     assert added(tokenizer.backend) == added(reference.backend_tokenizer)
     assert tokenizer.backend.get_vocab_size(with_added_tokens=True) == len(reference)
     expected = reference(TEXTS)["input_ids"]
-    assert [e.ids for e in tokenizer.encode(TEXTS)] == expected
+    assert [e.ids for e in tokenizer.encode_texts(TEXTS)] == expected
     pairs = list(zip(TEXTS, reversed(TEXTS)))
     expected_pairs = reference([a for a, _ in pairs], [b for _, b in pairs])["input_ids"]
     assert [e.ids for e in tokenizer.encode_pairs(pairs)] == expected_pairs

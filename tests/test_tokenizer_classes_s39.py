@@ -266,7 +266,7 @@ def test_token_ids_are_those_of_the_class_autotokenizer_loads(cases, name):
     folder = cases(name)
     reference = AutoTokenizer.from_pretrained(str(folder))
     tokenizer = TextTokenizer.from_folder(folder)
-    assert [e.ids for e in tokenizer.encode(TEXTS)] == reference(TEXTS)["input_ids"]
+    assert [e.ids for e in tokenizer.encode_texts(TEXTS)] == reference(TEXTS)["input_ids"]
     expected_pairs = reference([a for a, _ in PAIRS], [b for _, b in PAIRS])["input_ids"]
     assert [e.ids for e in tokenizer.encode_pairs(PAIRS)] == expected_pairs
     ids = reference(TEXTS[3])["input_ids"]
@@ -306,7 +306,9 @@ def test_class_templates_need_no_transformers(cases, monkeypatch, name):
     folder = cases(name)
     expected = AutoTokenizer.from_pretrained(str(folder))(TEXTS)["input_ids"]
     monkeypatch.setitem(sys.modules, "transformers", None)  # unimportable, as in an install without it
-    assert [e.ids for e in TextTokenizer.from_folder(folder).encode(TEXTS)] == expected
+    tokenizer = TextTokenizer.from_folder(folder)
+    assert [e.ids for e in tokenizer.encode_texts(TEXTS)] == expected
+    assert tokenizer.encode(TEXTS) == expected  # transformers' encode of a list: one id list per text
 
 
 # Added tokens where tokenizer.json's "added_tokens" and tokenizer_config.json's "added_tokens_decoder" (as
@@ -431,7 +433,7 @@ def test_added_tokens_are_the_configs_as_in_autotokenizer(added_cases, name):
 
     assert added(tokenizer.backend) == added(reference.backend_tokenizer)
     texts = [*ADDED_TEXTS, *TEXTS]
-    assert [e.ids for e in tokenizer.encode(texts)] == reference(texts)["input_ids"]
+    assert [e.ids for e in tokenizer.encode_texts(texts)] == reference(texts)["input_ids"]
     pairs = list(zip(ADDED_TEXTS, reversed(ADDED_TEXTS)))
     expected_pairs = reference([a for a, _ in pairs], [b for _, b in pairs])["input_ids"]
     assert [e.ids for e in tokenizer.encode_pairs(pairs)] == expected_pairs

@@ -103,8 +103,8 @@ class PromptedTokenizer:
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
         return self.tokenizer.encode_pairs(with_pair_prompt(list(pairs), self.prompt))
 
-    def encode(self, texts: Sequence[str]) -> list[Any]:
-        return self.tokenizer.encode([self.prompt + text for text in texts])
+    def encode_texts(self, texts: Sequence[str]) -> list[Any]:
+        return self.tokenizer.encode_texts([self.prompt + text for text in texts])
 
     def __getattr__(self, name: str) -> Any:  # pad, decode, max_length, ...
         return getattr(self.tokenizer, name)

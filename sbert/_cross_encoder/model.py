@@ -619,13 +619,13 @@ class CrossEncoder(CrossEncoderMethods):
         self._check_runnable("score")
         tokenizer = call_tokenizer(self._tokenizer, max_length)
         if self._stack is not None:  # the input module's features
-            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
+            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode_texts(checked)))
         else:
             modality = "text" if self._chat is None else "message"
             if call is not None:  # as sentence-transformers' Transformer calls its tokenizer
                 batch = self.tokenizer(checked, **call)
             elif self._chat is None:
-                batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+                batch = tokenizer.pad(tokenizer.encode_texts(checked))  # texts and pairs (each item as it is)
             else:  # the chat template renders pairs and texts as messages
                 batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the

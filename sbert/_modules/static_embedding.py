@@ -102,7 +102,7 @@ class StaticEmbedding(InputModule):
         and :meth:`tokenize`'s padded ``(B, T)`` ids alike."""
         if prompt:
             inputs = [prompt + text if isinstance(text, str) else text for text in inputs]
-        ids = [encoding.ids for encoding in self.tokenizer.encode(inputs)]
+        ids = [encoding.ids for encoding in self.tokenizer.encode_texts(inputs)]
         lengths = torch.tensor([0] + [len(row) for row in ids[:-1]], dtype=torch.long)
         flat = torch.tensor([token for row in ids for token in row], dtype=torch.long)
         return {"input_ids": flat, "offsets": torch.cumsum(lengths, dim=0)}

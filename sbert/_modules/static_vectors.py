@@ -78,6 +78,9 @@ class StaticTokenizer(TextTokenizer):
         sentence-transformers' module's ``tokenizer.encode`` does."""
         if isinstance(texts, str):
             return self.backend.encode(texts, *args, **options)
+        return self.encode_texts(texts)
+
+    def encode_texts(self, texts: Sequence[str]) -> list[Any]:
         return self.backend.encode_batch(list(texts), add_special_tokens=False)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:

@@ -46,7 +46,7 @@ class Reader:
         if not truncate and hasattr(tokenizer, "untruncated_backend"):  # a fake model's has none
             return tokenizer.untruncated_backend().encode_batch(list(texts), add_special_tokens=add)
         if add:
-            return tokenizer.encode(list(texts))
+            return tokenizer.encode_texts(list(texts))
         return tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:

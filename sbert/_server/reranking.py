@@ -66,7 +66,7 @@ class ServedReranker:
         singles = [i for i, sequence in enumerate(sequences) if len(sequence) == 1]
         pairs = [i for i, sequence in enumerate(sequences) if len(sequence) == 2]
         encodings: list[Any] = [None] * len(sequences)
-        for i, encoding in zip(singles, tokenizer.encode([sequences[i][0] for i in singles])):
+        for i, encoding in zip(singles, tokenizer.encode_texts([sequences[i][0] for i in singles])):
             encodings[i] = encoding
         for i, encoding in zip(pairs, tokenizer.encode_pairs([sequences[i] for i in pairs])):
             encodings[i] = encoding

@@ -334,7 +334,7 @@ class ChatTokenizer:
         self.options, self.max_length, self.restore = call
         self.padding_side = chat.tokenizer.padding_side
 
-    def encode(self, items: Sequence[Any]) -> list[ChatEncoding]:
+    def encode_texts(self, items: Sequence[Any]) -> list[ChatEncoding]:
         conversations = [self.chat.conversation(item, self.prompt) for item in items]
         if has_pair(conversations):
             self.chat.check_pair_roles(self.options)
@@ -344,7 +344,7 @@ class ChatTokenizer:
 
     def encode_pairs(self, pairs: Sequence[Any]) -> list[ChatEncoding]:
         """A cross-encoder's pairs, each a "query" and a "document" message (``TextTokenizer``'s name)."""
-        return self.encode(pairs)
+        return self.encode_texts(pairs)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
         return self.chat.tokenizer.pad(encodings)

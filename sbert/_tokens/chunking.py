@@ -66,7 +66,7 @@ def _is_zero(value: Any) -> bool:
 
 def window_limit(tokenizer: Any, prompt: str | None) -> int:
     """The most content tokens a window may hold: ``max_seq_length`` less the special and prompt tokens."""
-    overhead = len(tokenizer.encode([prompt or ""])[0].ids)
+    overhead = len(tokenizer.encode_texts([prompt or ""])[0].ids)
     return tokenizer.max_length - overhead
 
 

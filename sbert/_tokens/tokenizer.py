@@ -215,7 +215,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def encode(
         self,
         text: str | Sequence[str],
-        text_pair: str | None = None,
+        text_pair: str | Sequence[str] | None = None,
         add_special_tokens: bool = True,
         padding: bool | str = False,
         truncation: bool | str | None = None,
@@ -224,15 +224,18 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         split_special_tokens: bool = False,
         **options: Any,
     ) -> Any:
-        """Truncated encodings (no padding) of a list of texts, special tokens added (sbert's batch step).
-        One string gives its token ids, as a transformers tokenizer's ``encode(text, text_pair, ...)``, whose
-        keywords are named here as there (chunkers such as semchunk look for ``add_special_tokens`` and
-        ``split_special_tokens`` in the signature before passing them)."""
-        if isinstance(text, str):
-            options |= {"padding": padding, "truncation": truncation, "max_length": max_length}
-            options |= {"add_special_tokens": add_special_tokens}
-            return self(text, text_pair, split_special_tokens=split_special_tokens, **options)["input_ids"]
-        return self.backend.encode_batch(list(text), add_special_tokens=True)
+        """Token ids as a transformers tokenizer's ``encode(text, text_pair, ...)`` gives them: one list for a
+        string, one list per text for a list of texts; keywords named as there (chunkers such as semchunk
+        look for ``add_special_tokens`` and ``split_special_tokens`` in the signature before passing them).
+        sbert's batching calls :meth:`encode_texts`."""
+        options |= {"padding": padding, "truncation": truncation, "max_length": max_length}
+        options |= {"add_special_tokens": add_special_tokens}
+        return self(text, text_pair, split_special_tokens=split_special_tokens, **options)["input_ids"]
+
+    def encode_texts(self, texts: Sequence[str]) -> list[Any]:
+        """Truncated encodings (no padding) of ``texts``, special tokens added: the batching step every
+        tokenizer class has (``pad`` makes the batch)."""
+        return self.backend.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
         """Truncated encodings (no padding) of text pairs ``(a, b)`` as ``[CLS] a [SEP] b [SEP]`` (the
@@ -289,7 +292,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode(texts))
+        return self.pad(self.encode_texts(texts))
 
     def _vocabulary_changed(self) -> None:
         """After tokens were added: the saved files follow the Rust tokenizer (its added tokens in

@@ -135,7 +135,7 @@ class WhitespaceTokenizer(WordTokenizer):
     def encode_untruncated(self, texts: Sequence[str]) -> list[WordEncoding]:
         return [self._tokenize(text) for text in texts]
 
-    def encode(self, texts: Sequence[str]) -> list[WordEncoding]:
+    def encode_texts(self, texts: Sequence[str]) -> list[WordEncoding]:
         """Word ids of ``texts``, at most ``max_length`` each."""
         n = self.max_length
         return [
@@ -154,7 +154,7 @@ class WhitespaceTokenizer(WordTokenizer):
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode(texts))
+        return self.pad(self.encode_texts(texts))
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
@@ -192,7 +192,7 @@ class WrappedWordIds:
     configured_max_length = None
     do_lower_case = False  # the wrapped tokenizer normalizes on its own
     pad = WhitespaceTokenizer.pad
-    encode = WhitespaceTokenizer.encode  # cut at the end, as sentence-transformers
+    encode_texts = WhitespaceTokenizer.encode_texts  # cut at the end, as sentence-transformers
     max_length = WhitespaceTokenizer.max_length
     encode_padded = WhitespaceTokenizer.encode_padded
 

@@ -110,5 +110,5 @@ def calibration_batch(folders: Sequence[Path], *, pairs: bool) -> dict[str, np.n
     if pairs:
         encodings: list[Any] = tokenizer.encode_pairs(list(zip(texts, texts[1:] + texts[:1])))
     else:
-        encodings = tokenizer.encode(texts)
+        encodings = tokenizer.encode_texts(texts)
     return tokenizer.pad(encodings)
