@@ -582,7 +582,13 @@ def fake_hub(tmp_path, monkeypatch) -> dict:
             calls["branch"] = branch
 
         def upload_folder(self, repo_id, folder_path, commit_message, create_pr, revision, **options):
-            shutil.copytree(folder_path, tmp_path / "uploaded", dirs_exist_ok=True)
+            from huggingface_hub.utils import filter_repo_objects
+
+            source = Path(folder_path)
+            files = [p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file()]
+            for name in filter_repo_objects(files, ignore_patterns=options.get("ignore_patterns")):
+                (tmp_path / "uploaded" / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(folder_path) / name, tmp_path / "uploaded" / name)
             calls["upload"] = (repo_id, commit_message, create_pr, revision)
             calls["description"] = options.get("commit_description")
             return SimpleNamespace(commit_url=f"https://hub/{repo_id}/commit/1", pr_url="https://hub/pr/1")

@@ -45,8 +45,10 @@ def test_sbert_graphs_stay_out_of_the_files_other_tools_load(folder, tmp_path):
 
 
 def _as_an_earlier_sbert_cached_it(folder: Path) -> dict:
-    """Move the folder's cache to ``onnx/``, where sbert cached graphs before; its metadata."""
+    """Move the folder's cache to ``onnx/``, where sbert cached graphs before; its metadata. (Those caches
+    had no ``.gitignore``.)"""
     legacy = folder / "onnx"
+    (onnx_cache_dir(folder) / ".gitignore").unlink()
     for path in onnx_cache_dir(folder).iterdir():
         path.rename(legacy / path.name)
     onnx_cache_dir(folder).rmdir()

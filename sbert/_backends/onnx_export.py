@@ -570,6 +570,20 @@ def write_export_meta(
         **info,
     }
     atomic_write_bytes(export_dir / META_FILE, json.dumps(meta, indent=2).encode())
+    _ignore_in_git(export_dir)
+
+
+# sbert's cache in a model folder is made again when missing: git leaves it out (as pytest's, ruff's caches).
+_GITIGNORE = b"# sbert's graph cache (made again from the weights when missing)\n*\n"
+
+
+def _ignore_in_git(export_dir: Path) -> None:
+    """A ``.gitignore`` of everything in the ``<model>/onnx/sbert`` cache that holds ``export_dir``, so a
+    model folder under git (or ``git add .``) leaves out the cache."""
+    cache = next((p for p in (export_dir, *export_dir.parents) if p.name == CACHE_DIR), None)
+    if cache is None or cache.parent.name != EXPORT_DIR or (cache / ".gitignore").exists():
+        return
+    atomic_write_bytes(cache / ".gitignore", _GITIGNORE)
 
 
 def write_graphs(

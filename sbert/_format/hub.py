@@ -242,6 +242,8 @@ def push_to_hub(
         api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True)
 
     def upload(folder: str | os.PathLike) -> Any:
+        from .._backends.onnx_export import CACHE_DIR, EXPORT_DIR
+
         return api.upload_folder(
             repo_id=repo_id,
             folder_path=str(folder),
@@ -249,6 +251,7 @@ def push_to_hub(
             commit_description=describe(repo_id),
             create_pr=create_pr,
             revision=revision,
+            ignore_patterns=[f"{EXPORT_DIR}/{CACHE_DIR}/*"],  # sbert's graph cache of a local folder
         )
 
     if local_model_path is not None:
