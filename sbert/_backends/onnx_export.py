@@ -32,18 +32,13 @@ from typing import Any
 
 from .._errors import missing_extra
 from .._format.encoder_class import forward_inputs
+from .._format.graph_cache_place import CACHE_DIR, EXPORT_DIR
 from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .cpu import int8_weight_bits
 from .onnx_fusion import fuse_graph, quiet_logger, tracing_attention
 from .trace_check import check_trace, end_token, refuse_untraceable, untraceable
 
-EXPORT_DIR = "onnx"  # an export-only folder's graphs (``sbert export``)
-# sbert's cache inside a model folder: <model>/onnx/sbert. Not onnx/ itself: onnx/model.onnx (and
-# model_int8.onnx, model_quantized.onnx, ...) are what sentence-transformers' ONNX backend, optimum,
-# transformers.js and TEI load from a model folder, and sbert's graph has other outputs (the pooled
-# sentence_embedding, not last_hidden_state), so those tools would misread it.
-CACHE_DIR = "sbert"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 META_FILE = "sbert_export.json"
 # The graph builder's version, recorded in an export's metadata ("builder"): a cache written by an older

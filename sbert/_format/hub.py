@@ -16,6 +16,7 @@ from typing import Any
 
 from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError, log_once
 from .._st_loggers import ST_MODEL
+from .graph_cache_place import CACHE_PATH
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
 from .original_models import HUB_ORGANIZATION, ORIGINAL_TRANSFORMER_MODELS
@@ -242,8 +243,6 @@ def push_to_hub(
         api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True)
 
     def upload(folder: str | os.PathLike) -> Any:
-        from .._backends.onnx_export import CACHE_DIR, EXPORT_DIR
-
         return api.upload_folder(
             repo_id=repo_id,
             folder_path=str(folder),
@@ -251,7 +250,7 @@ def push_to_hub(
             commit_description=describe(repo_id),
             create_pr=create_pr,
             revision=revision,
-            ignore_patterns=[f"{EXPORT_DIR}/{CACHE_DIR}/*"],  # sbert's graph cache of a local folder
+            ignore_patterns=[f"{CACHE_PATH}/*"],  # sbert's graph cache of a local folder
         )
 
     if local_model_path is not None:
