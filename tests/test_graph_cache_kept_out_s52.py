@@ -33,6 +33,10 @@ def test_git_leaves_the_graph_cache_out(tiny_bert, tmp_path):
     listed = sorted(line[3:] for line in status.splitlines())
     assert "model.safetensors" in listed and "modules.json" in listed
     assert not [path for path in listed if path.startswith("onnx/")], listed
+    # a cache made before sbert wrote the .gitignore gets one when the folder next loads
+    (onnx_cache_dir(folder) / ".gitignore").unlink()
+    sbert.SentenceTransformer(str(folder))
+    assert (onnx_cache_dir(folder) / ".gitignore").is_file()
 
 
 def test_push_to_hub_of_a_local_folder_leaves_the_graph_cache_out(tiny_bert, tmp_path, fake_hub):

@@ -125,6 +125,8 @@ def export_location(folder: Path) -> Path:
     probe = next((path for path in (inside, inside.parent) if path.is_dir()), folder)
     if os.access(probe, os.W_OK) and not _is_shared_install(folder):
         retire_legacy_cache(folder)
+        if inside.is_dir():  # a cache an earlier sbert made without its .gitignore gets one
+            _ignore_in_git(inside)
         return inside
     cache = cache_root()
     location = Path("onnx") / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
@@ -578,7 +580,8 @@ def _ignore_in_git(export_dir: Path) -> None:
     cache = next((p for p in (export_dir, *export_dir.parents) if p.name == CACHE_DIR), None)
     if cache is None or cache.parent.name != EXPORT_DIR or (cache / ".gitignore").exists():
         return
-    atomic_write_bytes(cache / ".gitignore", _GITIGNORE)
+    with contextlib.suppress(OSError):  # a convenience: never the reason a graph is not cached or run
+        atomic_write_bytes(cache / ".gitignore", _GITIGNORE)
 
 
 def write_graphs(
