@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -11,7 +11,14 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, forwards_as_sentence_transformers, is_metadata
+from .base import (
+    Features,
+    Loss,
+    embed_columns,
+    forwards_as_sentence_transformers,
+    is_metadata,
+    user_overrides,
+)
 from .citations import GIST
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
@@ -140,6 +147,7 @@ def gist_terms(
     options: GistOptions,
     size: int,
     gather_across_devices: bool = False,
+    sim_matrix: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """GISTEmbedLoss as a sum of terms over slices of ``size`` anchors.
 
@@ -147,19 +155,22 @@ def gist_terms(
     positives, the hard negatives) of the batch by ``cos / temperature``; a candidate the guide finds
     more similar to the anchor than the positive is (less a margin) is taken for a false negative and left
     out. The positive itself is never left out; a text is never its own negative.
-    ``gather_across_devices``: the positives and hard negatives are every process's (the anchors are not)."""
+    ``gather_across_devices``: the positives and hard negatives are every process's (the anchors are not).
+    ``sim_matrix``: a subclass's similarity of two embedding matrices, ``(m, d), (n, d) -> (m, n)``, applied
+    to the embeddings as they are, in place of the cosine (unit rows multiplied)."""
     anchors, n = embeddings[0], embeddings[0].shape[0]
     (positives, *negatives), offset = gather_rows(embeddings[1:], gather_across_devices)
     guide = [guide[0], *gather_rows(guide[1:], gather_across_devices)[0]]
     if n == 0:  # no rows here this step
         yield empty_term([positives, *negatives])
-    unit = [nn.functional.normalize(g, p=2, dim=1) for g in guide]  # no gradient: normalize once
+    prepare, sim = (_unit, _dot) if sim_matrix is None else (_as_is, sim_matrix)
+    unit = [prepare(g) for g in guide]  # no gradient: normalize once
     for begin, end in slices(n, size):
-        a, p, *negs = (nn.functional.normalize(e, p=2, dim=1) for e in (anchors, positives, *negatives))
+        a, p, *negs = (prepare(e) for e in (anchors, positives, *negatives))
         ga, gp, *gnegs = unit
         rows = torch.arange(end - begin, device=a.device)
         own = rows + offset + begin  # each anchor's positive among the (gathered) positives
-        guided_positive = ga[begin:end] @ gp.T  # (m, B_all)
+        guided_positive = sim(ga[begin:end], gp)  # (m, B_all)
         threshold = guided_positive[rows, own].view(-1, 1)  # the guide's anchor-positive similarity
         threshold = (
             threshold - options.margin
@@ -167,14 +178,14 @@ def gist_terms(
             else threshold - threshold.abs() * options.margin
         )
         # (scores, the guide's, the column kept whatever the guide says, the column of the row's own text)
-        blocks = [(a[begin:end] @ p.T, guided_positive, own, None)]
+        blocks = [(sim(a[begin:end], p), guided_positive, own, None)]
         if options.contrast_anchors:
-            blocks.append((a[begin:end] @ a.T, ga[begin:end] @ ga.T, None, rows + begin))
+            blocks.append((sim(a[begin:end], a), sim(ga[begin:end], ga), None, rows + begin))
         if options.contrast_positives:
             pos = slice(offset + begin, offset + end)
-            blocks.append((p[pos] @ p.T, gp[pos] @ gp.T, None, own))
+            blocks.append((sim(p[pos], p), sim(gp[pos], gp), None, own))
         blocks += [
-            (a[begin:end] @ neg.T, ga[begin:end] @ gneg.T, None, None) for neg, gneg in zip(negs, gnegs)
+            (sim(a[begin:end], neg), sim(ga[begin:end], gneg), None, None) for neg, gneg in zip(negs, gnegs)
         ]
         scores = []
         for similarity, guided, kept, itself in blocks:
@@ -186,6 +197,18 @@ def gist_terms(
             scores.append(similarity.masked_fill(false_negative, -torch.inf))
         logits = torch.cat(scores, dim=1) / options.temperature  # (m, B_all * n_blocks)
         yield nn.functional.cross_entropy(logits, own, reduction="sum") / n
+
+
+def _unit(embeddings: torch.Tensor) -> torch.Tensor:
+    return nn.functional.normalize(embeddings, p=2, dim=1)
+
+
+def _as_is(embeddings: torch.Tensor) -> torch.Tensor:
+    return embeddings
+
+
+def _dot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return x @ y.T
 
 
 _DOC_ARGS = """
@@ -249,6 +272,16 @@ class GistAttributes:
     @property
     def cross_entropy_loss(self) -> nn.Module:
         return nn.CrossEntropyLoss()
+
+    def sim_matrix(self, embed1: torch.Tensor, embed2: torch.Tensor) -> torch.Tensor:
+        """sentence-transformers' similarity step: the cosine of every row of ``embed1`` ``(m, d)`` with
+        every row of ``embed2`` ``(n, d)``, ``(m, n)``. The loss takes the model's and the guide's scores
+        with it; a subclass may override it (the loss then calls the override on the raw embeddings)."""
+        return _unit(embed1) @ _unit(embed2).T
+
+    def own_sim_matrix(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+        """A subclass's (or the instance's) ``sim_matrix`` for :func:`gist_terms`, None for the default."""
+        return self.sim_matrix if user_overrides(self, "sim_matrix") else None
 
 
 class GISTEmbedLoss(GistAttributes, Loss):
@@ -317,7 +350,9 @@ class GISTEmbedLoss(GistAttributes, Loss):
         """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's (this
         call's)."""
         rows = max(1, embeddings[0].shape[0])
-        (loss,) = gist_terms(embeddings, guide.next(), self.options, rows, self.gather_across_devices)
+        (loss,) = gist_terms(
+            embeddings, guide.next(), self.options, rows, self.gather_across_devices, self.own_sim_matrix()
+        )
         return loss
 
     def compute_loss_from_embeddings(
@@ -402,7 +437,14 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
             raise InputError(
                 f"{type(self).__name__} needs the texts' features for its guide; call it on them."
             )
-        return gist_terms(embeddings, guide, self.options, self.mini_batch_size, self.gather_across_devices)
+        return gist_terms(
+            embeddings,
+            guide,
+            self.options,
+            self.mini_batch_size,
+            self.gather_across_devices,
+            self.own_sim_matrix(),
+        )
 
     def config(self) -> dict[str, Any]:
         options = asdict(self.options)
