@@ -285,3 +285,74 @@ def test_cached_cross_encoder_minibatch_override_is_replayed_as_in_sentence_tran
     value = assert_same_ce_loss(cross, ours, theirs, [QUERIES, DOCS, NEGATIVES])
     plain, _ = ce_losses(cross, "CachedMultipleNegativesRankingLoss", mini_batch_size=3)
     assert abs(value - ce_value_and_grad(plain, cross[0].model, [QUERIES, DOCS, NEGATIVES])[0]) > 1e-4
+
+
+# ------------------------------------------------------------------ cached losses' GradCache steps
+
+CACHE_STEPS = ["embed_minibatch", "embed_minibatch_iter", "calculate_loss"]
+
+
+@pytest.mark.parametrize(
+    ("name", "steps", "options"),
+    [
+        ("CachedMultipleNegativesRankingLoss", CACHE_STEPS, {"mini_batch_size": 3}),
+        ("MegaBatchMarginLoss", CACHE_STEPS, {"mini_batch_size": 3}),
+        ("CachedGISTEmbedLoss", [*CACHE_STEPS, "calculate_loss_and_cache_gradients"], {"mini_batch_size": 3}),
+    ],
+)
+def test_cached_loss_steps_are_sentence_transformers(models, guides, name, steps, options):
+    """Each step's signature, and the loss its steps give (embedded by ``embed_minibatch_iter``, summed by
+    ``calculate_loss``) equal to sentence-transformers' on the same embeddings."""
+    args = (guides[0],) if "GIST" in name else ()
+    ours = getattr(sbert, name)(models[0], *args, **options)
+    theirs = st_loss(name, models[1], *((guides[1],) if args else ()), **options)
+    for step in steps:
+        same_signature(getattr(ours, step), getattr(theirs, step))
+    columns = [A, B] if name == "MegaBatchMarginLoss" else [A, B, C]
+    found = []
+    for loss, model in ((ours, models[0]), (theirs, models[1])):
+        features = [model.tokenize(c) for c in columns]
+        with torch.no_grad():
+            items = [
+                list(loss.embed_minibatch_iter(f, with_grad=False, copy_random_state=False)) for f in features
+            ]
+            reps = [[item[0] for item in column] for column in items]
+            assert [len(column) for column in reps] == [2] * len(columns)  # 4 rows, mini-batches of 3
+            if "GIST" in name:
+                found.append(loss.calculate_loss(reps, [[item[1] for item in column] for column in items]))
+            else:
+                found.append(loss.calculate_loss(reps))
+    assert found[0].item() == pytest.approx(found[1].item(), abs=1e-5)
+
+
+def scaled_calculate_loss(self, reps, *args, **kwargs):
+    return super(type(self), self).calculate_loss(reps, *args, **kwargs) * 3
+
+
+def noisy_embed_minibatch(
+    self, sentence_feature, begin, end, with_grad, copy_random_state, random_state=None
+):
+    out = super(type(self), self).embed_minibatch(
+        sentence_feature, begin, end, with_grad, copy_random_state, random_state
+    )
+    return (out[0] * torch.linspace(0.5, 1.5, out[0].shape[-1]), *out[1:])
+
+
+@pytest.mark.parametrize(
+    "name", ["CachedMultipleNegativesRankingLoss", "MegaBatchMarginLoss", "CachedGISTEmbedLoss"]
+)
+@pytest.mark.parametrize(
+    "members", [{"calculate_loss": scaled_calculate_loss}, {"embed_minibatch": noisy_embed_minibatch}]
+)
+def test_cached_loss_overridden_steps_change_the_loss_as_in_sentence_transformers(
+    models, guides, name, members
+):
+    args = [guides[0]] if "GIST" in name else []
+    options = {"mini_batch_size": 3}
+    mine = type("Custom", (getattr(sbert, name),), members)(models[0], *args, **options)
+    theirs_class = type(st_loss(name, models[1], *([guides[1]] if args else []), **options))
+    ref = type("Custom", (theirs_class,), members)(models[1], *([guides[1]] if args else []), **options)
+    columns = [A, B] if name == "MegaBatchMarginLoss" else [A, B, C]
+    value = assert_same_loss((models[0], mine), (models[1], ref), columns)
+    plain = getattr(sbert, name)(models[0], *args, **options)
+    assert abs(value - loss_and_grad(models[0], plain, columns)[0]) > 1e-4

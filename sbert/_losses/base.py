@@ -205,7 +205,9 @@ def user_overrides(loss: Any, *names: str) -> bool:
     steps sentence-transformers' losses call: sbert then calls them where sentence-transformers does, and
     keeps its own path otherwise."""
     for name in names:
-        method = vars(loss).get(name) or getattr(type(loss), name, None)
+        if name in vars(loss):  # set on the instance: a user's, or a wrapper's (MatryoshkaLoss's truncation)
+            return True
+        method = getattr(type(loss), name, None)
         if not (getattr(method, "__module__", None) or "").startswith("sbert."):
             return True
     return False

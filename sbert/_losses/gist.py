@@ -19,9 +19,16 @@ from .base import (
     is_metadata,
     user_overrides,
 )
+from .cached_mixin import (
+    ST_CACHE_STEPS,
+    CachedLossMixin,
+    embed_all_minibatches,
+    summed_terms,
+    with_replay,
+)
 from .citations import GIST
 from .gathering import empty_term, gather_rows
-from .grad_cache import CachedLoss, slices
+from .grad_cache import CachedLoss, RandContext, row_range, slices
 
 MARGIN_STRATEGIES = ("absolute", "relative")
 
@@ -383,6 +390,11 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
             (a longer row alone), as sentence-transformers 6.3 does; it does not change the result either.
         show_progress_bar: show the embedding of each column's mini-batches.
 
+    As in sentence-transformers, a subclass may override ``sim_matrix`` and its GradCache steps,
+    ``embed_minibatch`` (the model's and the guide's embeddings of a mini-batch), ``embed_minibatch_iter``,
+    ``calculate_loss(reps, reps_guided, *, with_backward=False)`` and
+    ``calculate_loss_and_cache_gradients``: the loss then runs them, on mini-batches of rows in input order.
+
     Requirements:
         (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n); a guide model; a large
         batch size.
@@ -429,6 +441,67 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
 
     def guide_embeddings(self, features: Features) -> torch.Tensor | None:
         return self.guide_reader.embed([features])[0]
+
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        if user_overrides(self, *ST_CACHE_STEPS, "calculate_loss_and_cache_gradients"):
+            return self.forward_with_steps(list(sentence_features))
+        return super().forward(sentence_features, labels)
+
+    def forward_with_steps(self, sentence_features: list[Features]) -> torch.Tensor:
+        """sentence-transformers' GradCache forward, through the steps a subclass overrides: mini-batches of
+        rows in input order (:meth:`embed_minibatch_iter`), :meth:`calculate_loss` (without gradients) or
+        :meth:`calculate_loss_and_cache_gradients`, and the replay of :meth:`embed_minibatch_iter`."""
+        with_grad = torch.is_grad_enabled()
+        ranges, reps, reps_guided, states = embed_all_minibatches(self, sentence_features, with_grad)
+        if not with_grad:
+            return self.calculate_loss(reps, reps_guided)
+        loss, cache = self.calculate_loss_and_cache_gradients(reps, reps_guided)
+        return with_replay(self, loss, sentence_features, cache, states, ranges)
+
+    def embed_minibatch(
+        self,
+        sentence_feature: Features,
+        begin: int,
+        end: int,
+        with_grad: bool,
+        copy_random_state: bool,
+        random_state: RandContext | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, RandContext | None]:
+        """sentence-transformers' step: rows ``begin:end`` embedded by the model (``CachedLossMixin``'s
+        ``embed_minibatch``) and, without ``with_grad`` (the replay needs the model's only), by the guide;
+        and the random state the model's forward started from when ``copy_random_state``."""
+        reps, state = CachedLossMixin.embed_minibatch(
+            self, sentence_feature, begin, end, with_grad, copy_random_state, random_state
+        )
+        guide = None if with_grad else self.guide_reader.embed([row_range(sentence_feature, begin, end)])[0]
+        return reps, guide, state
+
+    # each mini-batch's embed_minibatch in turn (yielding its three items), as the mixin's
+    embed_minibatch_iter = CachedLossMixin.embed_minibatch_iter
+
+    def calculate_loss(
+        self,
+        reps: list[list[torch.Tensor]],
+        reps_guided: list[list[torch.Tensor]],
+        *,
+        with_backward: bool = False,
+    ) -> torch.Tensor:
+        """sentence-transformers' step: the loss over the whole batch from each column's mini-batch
+        embeddings and the guide's; with ``with_backward``, back-propagated to ``reps`` slice by slice and
+        returned detached."""
+        if len(reps) != len(reps_guided):
+            raise InputError(f"{type(self).__name__}: reps and reps_guided must have the same length.")
+        embeddings = [torch.cat(column) for column in reps]
+        guide = [torch.cat(column) for column in reps_guided]
+        return summed_terms(self.loss_terms(embeddings, guide, None), with_backward)
+
+    def calculate_loss_and_cache_gradients(
+        self, reps: list[list[torch.Tensor]], reps_guided: list[list[torch.Tensor]]
+    ) -> tuple[torch.Tensor, list[list[torch.Tensor | None]]]:
+        """sentence-transformers' step 2: :meth:`calculate_loss` back-propagated to ``reps`` (leaves), the
+        loss detached (requiring grad, for step 3's hook) and each mini-batch's gradient (the cache)."""
+        loss = self.calculate_loss(reps, reps_guided, with_backward=True).detach().requires_grad_()
+        return loss, [[rep.grad for rep in column] for column in reps]
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
