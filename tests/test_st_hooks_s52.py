@@ -7,6 +7,7 @@ class and the same override, on the same tiny model folder."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import warnings
 
@@ -356,3 +357,51 @@ def test_cached_loss_overridden_steps_change_the_loss_as_in_sentence_transformer
     value = assert_same_loss((models[0], mine), (models[1], ref), columns)
     plain = getattr(sbert, name)(models[0], *args, **options)
     assert abs(value - loss_and_grad(models[0], plain, columns)[0]) > 1e-4
+
+
+@pytest.fixture(scope="module")
+def sparse(masked_lm, tmp_path_factory):
+    """The tiny masked LM without dropout, as a SparseEncoder of each library (left in training mode: in
+    eval mode sentence-transformers' replay fails, its SPLADE pooling writing in place)."""
+    import shutil
+
+    from conftest import without_dropout
+    from sentence_transformers import SparseEncoder as Reference
+
+    from sbert.sparse_encoder import SparseEncoder
+
+    folder = str(without_dropout(shutil.copytree(masked_lm, tmp_path_factory.mktemp("splade") / "mlm")))
+    return SparseEncoder(folder, device="cpu"), Reference(folder, device="cpu")
+
+
+def cached_splade(model, library, members=None):
+    losses = importlib.import_module(f"{library}.sparse_encoder.losses")
+    weights = {"document_regularizer_weight": 3e-2, "query_regularizer_weight": 5e-2}
+    loss_class = type("Custom", (losses.CachedSpladeLoss,), dict(members or {}))
+    return loss_class(model, losses.SparseMultipleNegativesRankingLoss(model), mini_batch_size=3, **weights)
+
+
+def splade_parts_and_grad(model, loss, columns):
+    model.zero_grad(set_to_none=True)
+    parts = loss([model.tokenize(c) for c in columns], None)
+    sum(parts.values()).backward()
+    weights = [p for _, p in sorted(model.named_parameters()) if p.grad is not None]
+    return {k: v.item() for k, v in parts.items()}, torch.cat([p.grad.flatten() for p in weights])
+
+
+@pytest.mark.parametrize("members", [{}, {"calculate_loss": scaled_calculate_loss}])
+def test_cached_splade_steps_as_in_sentence_transformers(sparse, members):
+    """CachedSpladeLoss's steps have sentence-transformers' signatures, and an overridden calculate_loss
+    changes the loss and its gradient as there (its parts: the default's, the first carrying the rest)."""
+    ours, theirs = (
+        cached_splade(sparse[0], "sbert", members),
+        cached_splade(sparse[1], "sentence_transformers", members),
+    )
+    for step in CACHE_STEPS:
+        same_signature(getattr(ours, step), getattr(theirs, step))
+    (parts, grad), (ref_parts, ref_grad) = (
+        splade_parts_and_grad(model, loss, [A, B]) for model, loss in zip(sparse, (ours, theirs))
+    )
+    assert parts.keys() == ref_parts.keys()
+    assert list(parts.values()) == pytest.approx(list(ref_parts.values()), abs=1e-5)
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
