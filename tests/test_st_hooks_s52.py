@@ -55,14 +55,6 @@ def assert_same_loss(ours, theirs, columns) -> float:
 # ------------------------------------------------------------------ InformationRetrievalEvaluator
 
 
-@pytest.fixture(scope="module")
-def dense(tiny_st_factory):
-    import sentence_transformers
-
-    path = str(tiny_st_factory(classic_pooling(32, "mean")))
-    return sbert.SentenceTransformer(path), sentence_transformers.SentenceTransformer(path, device="cpu")
-
-
 def ir_evaluators(corpus, relevant, ours_class=None, theirs_class=None, **options):
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
@@ -73,7 +65,7 @@ def ir_evaluators(corpus, relevant, ours_class=None, theirs_class=None, **option
     return ours_class(*args, **keys), (theirs_class or InformationRetrievalEvaluator)(*args, **keys)
 
 
-def test_get_corpus_id_ranks_is_sentence_transformers(dense):
+def test_get_corpus_id_ranks_is_sentence_transformers(models):
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
     corpus = {10: "a red car", 2: "a blue car", 7: "the cat", 30: "a dog"}
@@ -86,19 +78,18 @@ def test_get_corpus_id_ranks_is_sentence_transformers(dense):
     assert InformationRetrievalEvaluator.get_corpus_id_ranks.__doc__
 
 
-def test_score_ties_go_to_the_lower_id_by_value(dense):
+def test_score_ties_go_to_the_lower_id_by_value(models):
     """Two documents of the same text tie: the lower id (2 before 10, not "10" before "2") ranks first."""
     corpus = {10: "a red car", 2: "a red car", 3: "music was bad"}
     ours, theirs = ir_evaluators(corpus, {"q": {10}})
-    mine, ref = ours(dense[0]), theirs(dense[1])
+    mine, ref = ours(models[0]), theirs(models[1])
     assert mine["cosine_mrr@10"] == pytest.approx(ref["cosine_mrr@10"], abs=1e-6)
     assert mine["cosine_ndcg@10"] == pytest.approx(ref["cosine_ndcg@10"], abs=1e-6)
 
 
-def test_overridden_corpus_id_ranks_pick_a_chunks_tied_candidates(dense):
+def test_overridden_corpus_id_ranks_pick_a_chunks_tied_candidates(models):
     """Three documents of one text tie at the top-1 cut of a chunk: the override's ranks pick which enters
     the top 1 (the last id here), as sentence-transformers picks it."""
-
     from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator
 
     def reversed_ranks(self):
@@ -112,7 +103,7 @@ def test_overridden_corpus_id_ranks_pick_a_chunks_tied_candidates(dense):
     )
     theirs_class = type("Ranked", (InformationRetrievalEvaluator,), {"get_corpus_id_ranks": reversed_ranks})
     ranked = ir_evaluators(corpus, {"q": {"c"}}, ours_class, theirs_class, **options)
-    found = [[e(model)["cosine_accuracy@1"] for e, model in zip(pair, dense)] for pair in (default, ranked)]
+    found = [[e(model)["cosine_accuracy@1"] for e, model in zip(pair, models)] for pair in (default, ranked)]
     assert found == [[0.0, 0.0], [1.0, 1.0]]
 
 
@@ -405,3 +396,17 @@ def test_cached_splade_steps_as_in_sentence_transformers(sparse, members):
     assert parts.keys() == ref_parts.keys()
     assert list(parts.values()) == pytest.approx(list(ref_parts.values()), abs=1e-5)
     torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
+
+
+def test_matryoshka_around_an_overridden_cached_loss_as_in_sentence_transformers(models):
+    """MatryoshkaLoss truncates the cached embeddings an overridden ``calculate_loss`` works on, as there."""
+    from sentence_transformers.sentence_transformer import losses as st
+
+    members = {"calculate_loss": scaled_calculate_loss}
+    pair = []
+    for library, model in ((sbert, models[0]), (st, models[1])):
+        inner = type("Custom", (library.CachedMultipleNegativesRankingLoss,), members)(
+            model, mini_batch_size=3
+        )
+        pair.append((model, library.MatryoshkaLoss(model, inner, [32, 8])))
+    assert_same_loss(*pair, [A, B, C])
