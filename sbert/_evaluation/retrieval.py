@@ -73,7 +73,8 @@ class InformationRetrievalEvaluator(Evaluator):
     ``ndcg_at_k``, ``score_function_names``, ``csv_headers``, ...; ``primary_metric`` is None until the first
     call) and its steps, each called where it calls them once a subclass overrides it: ``compute_all_metrics``
     (alias ``compute_metrices``), ``embed_inputs``, ``compute_metrics(queries_result_list)``,
-    ``compute_dcg_at_k``, ``output_scores``. Without overrides the corpus is ranked and scored in numpy.
+    ``compute_dcg_at_k``, ``output_scores``, ``get_corpus_id_ranks`` (which document of a chunk's score ties
+    at its top-k cut enters the ranking). Without overrides the corpus is ranked and scored in numpy.
 
     Example::
 
@@ -144,8 +145,9 @@ class InformationRetrievalEvaluator(Evaluator):
         self.show_progress_bar, self.write_csv = show_progress_bar, write_csv
         check_positive_int("corpus_chunk_size", corpus_chunk_size)
         self.corpus_chunk_size = corpus_chunk_size  # documents embedded and scored at a time
-        # each document's place in the ids' ascending order: ties in score go to the lowest id
-        self.id_ranks = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")
+        # each document's place in the ids' ascending order (as given: 2 before 10): ties go to the lowest
+        self.id_ranks = _ascending_ranks(list(self.given_ids["corpus"].values()))
+        self._corpus_id_ranks: Any = None  # get_corpus_id_ranks' tensor, once asked for
         # sentence-transformers' attributes, which subclasses read and set; query_options, ks, ... read them
         self.query_prompt, self.query_prompt_name = query_prompt, query_prompt_name
         self.corpus_prompt, self.corpus_prompt_name = corpus_prompt, corpus_prompt_name
@@ -236,7 +238,7 @@ class InformationRetrievalEvaluator(Evaluator):
                 for first in range(0, len(self.queries), 256):
                     block = self.take_rows(queries, range(first, min(first + 256, len(self.queries))))
                     scores = self.scores(function, block, documents)
-                    found = (np.broadcast_to(np.asarray(rows), scores.shape), scores)
+                    found = self.chunk_candidates(rows, scores)
                     if first in kept:  # with the best of the chunks before
                         found = tuple(np.concatenate(pair, axis=1) for pair in zip(kept[first], found))
                     kept[first] = self.top_k(*found)
@@ -249,10 +251,36 @@ class InformationRetrievalEvaluator(Evaluator):
             for name, blocks in best.items()
         }
 
-    def top_k(self, documents: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's ``max_k`` best of ``documents`` (corpus positions) by score, ties by ascending id."""
-        order = np.lexsort((self.id_ranks[documents], -scores), axis=-1)[:, : self.max_k]
+    def top_k(
+        self, documents: np.ndarray, scores: np.ndarray, ranks: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's ``max_k`` best of ``documents`` (corpus positions) by score, ties by ascending id (by
+        ``ranks``, a rank per corpus position, when given)."""
+        ranks = self.id_ranks if ranks is None else ranks
+        order = np.lexsort((ranks[documents], -scores), axis=-1)[:, : self.max_k]
         return np.take_along_axis(documents, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+    def chunk_candidates(self, rows: range, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The corpus positions ``rows`` scored ``(q, len(rows))`` as candidates for the running top k: all
+        of them, or, where a subclass overrides :meth:`get_corpus_id_ranks`, each query's best ``max_k`` of
+        the chunk with score ties at the cut broken by its ranks, as sentence-transformers picks a chunk's
+        candidates (the final order still goes by score, then id)."""
+        documents = np.broadcast_to(np.asarray(rows), scores.shape)
+        if not user_method(self, "get_corpus_id_ranks") or len(rows) <= self.max_k:
+            return documents, scores
+        ranks = np.asarray(self.get_corpus_id_ranks().cpu().numpy())
+        return self.top_k(documents, scores, ranks)
+
+    def get_corpus_id_ranks(self) -> Any:
+        """sentence-transformers' ranks of the corpus ids: a ``torch.long`` tensor holding each document's
+        place in the ascending order of the ids as given (``{2: ..., 10: ...}`` ranks 2 first), computed
+        once and cached; score ties at a chunk's top-k cut go to the lower rank. A subclass may override
+        it."""
+        if self._corpus_id_ranks is None:
+            import torch
+
+            self._corpus_id_ranks = torch.as_tensor(self.id_ranks, dtype=torch.long)
+        return self._corpus_id_ranks
 
     def embed_corpus(self, model: Any, rows: range) -> Any:
         """The embeddings of the corpus's ``rows``, by the call's ``corpus_model`` or ``model``."""
@@ -582,6 +610,18 @@ def primary_ndcg(
         kept = max(functions, key=lambda f: results[f"{f}_ndcg@{k}"])
         evaluator.__dict__["_primary_function"] = kept
     return f"{kept}_ndcg@{k}"
+
+
+def _ascending_ranks(ids: Sequence[Any]) -> np.ndarray:
+    """Each id's place in the ids' ascending order (``[10, 2]`` -> ``[1, 0]``); ids of types that do not
+    compare with each other (``1`` and ``"a"``) by their text."""
+    try:
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+    except TypeError:
+        order = sorted(range(len(ids)), key=lambda i: str(ids[i]))
+    ranks = np.empty(len(ids), dtype=np.int64)
+    ranks[order] = np.arange(len(ids))
+    return ranks
 
 
 def _function_name(function: Any) -> str | None:

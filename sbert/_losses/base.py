@@ -200,6 +200,19 @@ def is_metadata(key: str, value: Any) -> bool:
     return key == "prompt_length" or not isinstance(value, torch.Tensor)
 
 
+def user_overrides(loss: Any, *names: str) -> bool:
+    """Whether a user's subclass (or the instance itself) replaces any of the loss's methods ``names``, the
+    steps sentence-transformers' losses call: sbert then calls them where sentence-transformers does, and
+    keeps its own path otherwise."""
+    for name in names:
+        if name in vars(loss):  # set on the instance: a user's, or a wrapper's (MatryoshkaLoss's truncation)
+            return True
+        method = getattr(type(loss), name, None)
+        if not (getattr(method, "__module__", None) or "").startswith("sbert."):
+            return True
+    return False
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         both = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from .._progress import progress_bar
-from .base import Features
+from .base import Features, user_overrides
 from .grad_cache import (
     RandContext,
     backpropagate_cached,
@@ -138,36 +138,97 @@ class CachedLossMixin:
         hook that re-embeds with a graph when the caller back-propagates the returned loss."""
         sentence_features = list(sentence_features)
         with_grad = torch.is_grad_enabled()
-        # cut before any forward: a module may change the features in place (Pooling's include_prompt)
-        ranges = [
-            minibatch_ranges(f, self.mini_batch_size, self.mini_batch_num_tokens) for f in sentence_features
-        ]
-        reps, states = [], []
-        for features, column_ranges in zip(sentence_features, ranges):
-            # no random states without gradients: nothing replays them
-            column = list(
-                self.embed_minibatch_iter(
-                    sentence_feature=features,
-                    with_grad=False,
-                    copy_random_state=with_grad,
-                    ranges=column_ranges,
-                )
-            )
-            reps.append([embeddings.detach().requires_grad_() for embeddings, _ in column])
-            states.append([state for _, state in column])
+        ranges, reps, _, states = embed_all_minibatches(self, sentence_features, with_grad)
         if not with_grad:
             return self.calculate_loss(reps, labels)
         loss = self.calculate_loss(reps, labels, with_backward=True).detach().requires_grad_()
         cache = [[rep.grad for rep in column] for column in reps]
         check_all_columns_used(type(self).__name__, cache)
-        loss.register_hook(
-            partial(
-                backward_hook,
-                sentence_features=sentence_features,
-                loss_obj=self,
-                cache=cache,
-                random_states=states,
-                ranges=ranges,
+        return with_replay(self, loss, sentence_features, cache, states, ranges)
+
+
+def embed_all_minibatches(
+    loss: Any, sentence_features: list[Features], with_grad: bool
+) -> tuple[list[list[tuple[int, int]]], list[list[torch.Tensor]], list[list[Any]], list[list[Any]]]:
+    """GradCache's step (1) through ``loss.embed_minibatch_iter``: each column's mini-batch ranges (cut
+    before any forward: a module may change the features in place, Pooling's include_prompt), its
+    embeddings as leaves that collect the gradient, what an item holds between the embeddings and the
+    random state (a GIST loss's guide embeddings), detached, and the random states (none without
+    gradients: nothing replays them)."""
+    size, num_tokens = loss.mini_batch_size, loss.mini_batch_num_tokens
+    ranges = [minibatch_ranges(features, size, num_tokens) for features in sentence_features]
+    reps, extras, states = [], [], []
+    for features, column_ranges in zip(sentence_features, ranges):
+        column = list(
+            loss.embed_minibatch_iter(
+                sentence_feature=features,
+                with_grad=False,
+                copy_random_state=with_grad,
+                ranges=column_ranges,
             )
         )
-        return loss
+        reps.append([item[0].detach().requires_grad_() for item in column])
+        extras.append([item[1].detach() if len(item) > 2 else None for item in column])
+        states.append([item[-1] for item in column])
+    return ranges, reps, extras, states
+
+
+def with_replay(
+    loss_obj: Any,
+    loss: torch.Tensor,
+    sentence_features: list[Features],
+    cache: list[list[torch.Tensor]],
+    states: list[list[Any]],
+    ranges: list[list[tuple[int, int]]],
+) -> torch.Tensor:
+    """``loss`` with GradCache's step (3), :func:`backward_hook`, registered on it."""
+    replay = partial(
+        backward_hook,
+        sentence_features=sentence_features,
+        loss_obj=loss_obj,
+        cache=cache,
+        random_states=states,
+        ranges=ranges,
+    )
+    loss.register_hook(replay)
+    return loss
+
+
+def summed_terms(terms: Iterable[torch.Tensor], with_backward: bool) -> torch.Tensor:
+    """The sum of a loss's terms; with ``with_backward``, each back-propagated in turn (its graph freed, the
+    embeddings' shared part kept for the next) and the total detached."""
+    parts = []
+    for term in terms:
+        if with_backward:
+            term.backward(retain_graph=True)
+            term = term.detach()
+        parts.append(term)
+    return torch.stack(parts).sum()
+
+
+# the GradCache steps of sentence-transformers' cached losses that a subclass of sbert's may override
+ST_CACHE_STEPS = ("embed_minibatch", "embed_minibatch_iter", "calculate_loss")
+
+
+class CachedSteps(CachedLossMixin):
+    """sentence-transformers' GradCache steps on sbert's own cached losses (``grad_cache.CachedLoss``
+    subclasses, this class first): ``embed_minibatch`` / ``embed_minibatch_iter`` (the mixin's) and
+    ``calculate_loss(reps, labels, *, with_backward)``, the loss's terms (``loss_terms``) over the
+    mini-batches' embeddings. A subclass overriding any of them gets sentence-transformers' forward
+    (:meth:`CachedLossMixin.forward_cached`: its mini-batches in input order, the steps called where it
+    calls them); otherwise sbert's GradCache runs."""
+
+    def calculate_loss(
+        self,
+        reps: list[list[torch.Tensor]],
+        labels: torch.Tensor | None = None,
+        *,
+        with_backward: bool = False,
+    ) -> torch.Tensor:
+        embeddings = [torch.cat(column) for column in reps]
+        return summed_terms(self.loss_terms(embeddings, None, labels), with_backward)  # type: ignore[attr-defined]
+
+    def forward(self, sentence_features: Iterable[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        if user_overrides(self, *ST_CACHE_STEPS):
+            return self.forward_cached(sentence_features, labels)
+        return super().forward(sentence_features, labels)  # type: ignore[misc]

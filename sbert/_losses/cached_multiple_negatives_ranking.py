@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .cached_mixin import CachedSteps
 from .citations import GRADCACHE
 from .grad_cache import CachedLoss
 from .multiple_negatives_ranking import MultipleNegativesRankingLoss
@@ -18,7 +19,7 @@ def _wrapped_option(name: str) -> property:
     return property(lambda self: getattr(self.loss, name))
 
 
-class CachedMultipleNegativesRankingLoss(CachedLoss):
+class CachedMultipleNegativesRankingLoss(CachedSteps, CachedLoss):
     """:class:`MultipleNegativesRankingLoss` with GradCache: the same loss and gradient at batch size B, with
     the memory of one mini-batch.
 
@@ -43,6 +44,10 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             for the symmetric loss), with gradients, as :class:`MultipleNegativesRankingLoss` does; in one
             process the same loss as False.
         show_progress_bar: show the embedding of each column's mini-batches.
+
+    As in sentence-transformers, a subclass may override its GradCache steps, ``embed_minibatch``,
+    ``embed_minibatch_iter`` and ``calculate_loss(reps, labels, *, with_backward=False)``: the loss then
+    runs them, on mini-batches of rows in input order.
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n) with hard negatives;

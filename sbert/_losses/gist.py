@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -11,10 +11,24 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, forwards_as_sentence_transformers, is_metadata
+from .base import (
+    Features,
+    Loss,
+    embed_columns,
+    forwards_as_sentence_transformers,
+    is_metadata,
+    user_overrides,
+)
+from .cached_mixin import (
+    ST_CACHE_STEPS,
+    CachedLossMixin,
+    embed_all_minibatches,
+    summed_terms,
+    with_replay,
+)
 from .citations import GIST
 from .gathering import empty_term, gather_rows
-from .grad_cache import CachedLoss, slices
+from .grad_cache import CachedLoss, RandContext, row_range, slices
 
 MARGIN_STRATEGIES = ("absolute", "relative")
 
@@ -140,6 +154,7 @@ def gist_terms(
     options: GistOptions,
     size: int,
     gather_across_devices: bool = False,
+    sim_matrix: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """GISTEmbedLoss as a sum of terms over slices of ``size`` anchors.
 
@@ -147,19 +162,22 @@ def gist_terms(
     positives, the hard negatives) of the batch by ``cos / temperature``; a candidate the guide finds
     more similar to the anchor than the positive is (less a margin) is taken for a false negative and left
     out. The positive itself is never left out; a text is never its own negative.
-    ``gather_across_devices``: the positives and hard negatives are every process's (the anchors are not)."""
+    ``gather_across_devices``: the positives and hard negatives are every process's (the anchors are not).
+    ``sim_matrix``: a subclass's similarity of two embedding matrices, ``(m, d), (n, d) -> (m, n)``, applied
+    to the embeddings as they are, in place of the cosine (unit rows multiplied)."""
     anchors, n = embeddings[0], embeddings[0].shape[0]
     (positives, *negatives), offset = gather_rows(embeddings[1:], gather_across_devices)
     guide = [guide[0], *gather_rows(guide[1:], gather_across_devices)[0]]
     if n == 0:  # no rows here this step
         yield empty_term([positives, *negatives])
-    unit = [nn.functional.normalize(g, p=2, dim=1) for g in guide]  # no gradient: normalize once
+    prepare, sim = (_unit, _dot) if sim_matrix is None else (_as_is, sim_matrix)
+    unit = [prepare(g) for g in guide]  # no gradient: normalize once
     for begin, end in slices(n, size):
-        a, p, *negs = (nn.functional.normalize(e, p=2, dim=1) for e in (anchors, positives, *negatives))
+        a, p, *negs = (prepare(e) for e in (anchors, positives, *negatives))
         ga, gp, *gnegs = unit
         rows = torch.arange(end - begin, device=a.device)
         own = rows + offset + begin  # each anchor's positive among the (gathered) positives
-        guided_positive = ga[begin:end] @ gp.T  # (m, B_all)
+        guided_positive = sim(ga[begin:end], gp)  # (m, B_all)
         threshold = guided_positive[rows, own].view(-1, 1)  # the guide's anchor-positive similarity
         threshold = (
             threshold - options.margin
@@ -167,14 +185,14 @@ def gist_terms(
             else threshold - threshold.abs() * options.margin
         )
         # (scores, the guide's, the column kept whatever the guide says, the column of the row's own text)
-        blocks = [(a[begin:end] @ p.T, guided_positive, own, None)]
+        blocks = [(sim(a[begin:end], p), guided_positive, own, None)]
         if options.contrast_anchors:
-            blocks.append((a[begin:end] @ a.T, ga[begin:end] @ ga.T, None, rows + begin))
+            blocks.append((sim(a[begin:end], a), sim(ga[begin:end], ga), None, rows + begin))
         if options.contrast_positives:
             pos = slice(offset + begin, offset + end)
-            blocks.append((p[pos] @ p.T, gp[pos] @ gp.T, None, own))
+            blocks.append((sim(p[pos], p), sim(gp[pos], gp), None, own))
         blocks += [
-            (a[begin:end] @ neg.T, ga[begin:end] @ gneg.T, None, None) for neg, gneg in zip(negs, gnegs)
+            (sim(a[begin:end], neg), sim(ga[begin:end], gneg), None, None) for neg, gneg in zip(negs, gnegs)
         ]
         scores = []
         for similarity, guided, kept, itself in blocks:
@@ -186,6 +204,18 @@ def gist_terms(
             scores.append(similarity.masked_fill(false_negative, -torch.inf))
         logits = torch.cat(scores, dim=1) / options.temperature  # (m, B_all * n_blocks)
         yield nn.functional.cross_entropy(logits, own, reduction="sum") / n
+
+
+def _unit(embeddings: torch.Tensor) -> torch.Tensor:
+    return nn.functional.normalize(embeddings, p=2, dim=1)
+
+
+def _as_is(embeddings: torch.Tensor) -> torch.Tensor:
+    return embeddings
+
+
+def _dot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return x @ y.T
 
 
 _DOC_ARGS = """
@@ -249,6 +279,16 @@ class GistAttributes:
     @property
     def cross_entropy_loss(self) -> nn.Module:
         return nn.CrossEntropyLoss()
+
+    def sim_matrix(self, embed1: torch.Tensor, embed2: torch.Tensor) -> torch.Tensor:
+        """sentence-transformers' similarity step: the cosine of every row of ``embed1`` ``(m, d)`` with
+        every row of ``embed2`` ``(n, d)``, ``(m, n)``. The loss takes the model's and the guide's scores
+        with it; a subclass may override it (the loss then calls the override on the raw embeddings)."""
+        return _unit(embed1) @ _unit(embed2).T
+
+    def own_sim_matrix(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+        """A subclass's (or the instance's) ``sim_matrix`` for :func:`gist_terms`, None for the default."""
+        return self.sim_matrix if user_overrides(self, "sim_matrix") else None
 
 
 class GISTEmbedLoss(GistAttributes, Loss):
@@ -317,7 +357,9 @@ class GISTEmbedLoss(GistAttributes, Loss):
         """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's (this
         call's)."""
         rows = max(1, embeddings[0].shape[0])
-        (loss,) = gist_terms(embeddings, guide.next(), self.options, rows, self.gather_across_devices)
+        (loss,) = gist_terms(
+            embeddings, guide.next(), self.options, rows, self.gather_across_devices, self.own_sim_matrix()
+        )
         return loss
 
     def compute_loss_from_embeddings(
@@ -347,6 +389,11 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
         mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens together
             (a longer row alone), as sentence-transformers 6.3 does; it does not change the result either.
         show_progress_bar: show the embedding of each column's mini-batches.
+
+    As in sentence-transformers, a subclass may override ``sim_matrix`` and its GradCache steps,
+    ``embed_minibatch`` (the model's and the guide's embeddings of a mini-batch), ``embed_minibatch_iter``,
+    ``calculate_loss(reps, reps_guided, *, with_backward=False)`` and
+    ``calculate_loss_and_cache_gradients``: the loss then runs them, on mini-batches of rows in input order.
 
     Requirements:
         (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n); a guide model; a large
@@ -395,6 +442,67 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
     def guide_embeddings(self, features: Features) -> torch.Tensor | None:
         return self.guide_reader.embed([features])[0]
 
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        if user_overrides(self, *ST_CACHE_STEPS, "calculate_loss_and_cache_gradients"):
+            return self.forward_with_steps(list(sentence_features))
+        return super().forward(sentence_features, labels)
+
+    def forward_with_steps(self, sentence_features: list[Features]) -> torch.Tensor:
+        """sentence-transformers' GradCache forward, through the steps a subclass overrides: mini-batches of
+        rows in input order (:meth:`embed_minibatch_iter`), :meth:`calculate_loss` (without gradients) or
+        :meth:`calculate_loss_and_cache_gradients`, and the replay of :meth:`embed_minibatch_iter`."""
+        with_grad = torch.is_grad_enabled()
+        ranges, reps, reps_guided, states = embed_all_minibatches(self, sentence_features, with_grad)
+        if not with_grad:
+            return self.calculate_loss(reps, reps_guided)
+        loss, cache = self.calculate_loss_and_cache_gradients(reps, reps_guided)
+        return with_replay(self, loss, sentence_features, cache, states, ranges)
+
+    def embed_minibatch(
+        self,
+        sentence_feature: Features,
+        begin: int,
+        end: int,
+        with_grad: bool,
+        copy_random_state: bool,
+        random_state: RandContext | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, RandContext | None]:
+        """sentence-transformers' step: rows ``begin:end`` embedded by the model (``CachedLossMixin``'s
+        ``embed_minibatch``) and, without ``with_grad`` (the replay needs the model's only), by the guide;
+        and the random state the model's forward started from when ``copy_random_state``."""
+        reps, state = CachedLossMixin.embed_minibatch(
+            self, sentence_feature, begin, end, with_grad, copy_random_state, random_state
+        )
+        guide = None if with_grad else self.guide_reader.embed([row_range(sentence_feature, begin, end)])[0]
+        return reps, guide, state
+
+    # each mini-batch's embed_minibatch in turn (yielding its three items), as the mixin's
+    embed_minibatch_iter = CachedLossMixin.embed_minibatch_iter
+
+    def calculate_loss(
+        self,
+        reps: list[list[torch.Tensor]],
+        reps_guided: list[list[torch.Tensor]],
+        *,
+        with_backward: bool = False,
+    ) -> torch.Tensor:
+        """sentence-transformers' step: the loss over the whole batch from each column's mini-batch
+        embeddings and the guide's; with ``with_backward``, back-propagated to ``reps`` slice by slice and
+        returned detached."""
+        if len(reps) != len(reps_guided):
+            raise InputError(f"{type(self).__name__}: reps and reps_guided must have the same length.")
+        embeddings = [torch.cat(column) for column in reps]
+        guide = [torch.cat(column) for column in reps_guided]
+        return summed_terms(self.loss_terms(embeddings, guide, None), with_backward)
+
+    def calculate_loss_and_cache_gradients(
+        self, reps: list[list[torch.Tensor]], reps_guided: list[list[torch.Tensor]]
+    ) -> tuple[torch.Tensor, list[list[torch.Tensor | None]]]:
+        """sentence-transformers' step 2: :meth:`calculate_loss` back-propagated to ``reps`` (leaves), the
+        loss detached (requiring grad, for step 3's hook) and each mini-batch's gradient (the cache)."""
+        loss = self.calculate_loss(reps, reps_guided, with_backward=True).detach().requires_grad_()
+        return loss, [[rep.grad for rep in column] for column in reps]
+
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
     ) -> Iterator[torch.Tensor]:
@@ -402,7 +510,14 @@ class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
             raise InputError(
                 f"{type(self).__name__} needs the texts' features for its guide; call it on them."
             )
-        return gist_terms(embeddings, guide, self.options, self.mini_batch_size, self.gather_across_devices)
+        return gist_terms(
+            embeddings,
+            guide,
+            self.options,
+            self.mini_batch_size,
+            self.gather_across_devices,
+            self.own_sim_matrix(),
+        )
 
     def config(self) -> dict[str, Any]:
         options = asdict(self.options)

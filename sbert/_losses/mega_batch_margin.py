@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, cos_sim_matrix, embed_columns
+from .base import Features, cos_sim_matrix, embed_columns, user_overrides
+from .cached_mixin import CachedSteps
 from .citations import MEGA_BATCH_MARGIN
 from .grad_cache import CachedLoss, slices
 
@@ -35,7 +36,7 @@ def margin_terms(
         ).sum() / n
 
 
-class MegaBatchMarginLoss(CachedLoss):
+class MegaBatchMarginLoss(CachedSteps, CachedLoss):
     """A margin loss on (anchor, positive) pairs, with each anchor's negative mined from the batch: the
     positive of another pair that is most similar to it.
 
@@ -57,6 +58,9 @@ class MegaBatchMarginLoss(CachedLoss):
         mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens
             together (a longer row alone), as sentence-transformers does; it does not change the result.
         show_progress_bar: show the embedding of each column's mini-batches.
+
+    As in sentence-transformers, a subclass may override its GradCache steps, ``embed_minibatch``,
+    ``embed_minibatch_iter`` and ``calculate_loss(reps, labels, *, with_backward=False)``.
 
     Requirements:
         (anchor, positive) pairs, no labels; large batches without duplicates.
@@ -116,6 +120,8 @@ class MegaBatchMarginLoss(CachedLoss):
         if self.use_mini_batched_version:
             return super().forward(sentence_features, labels)
         embeddings = embed_columns(self.model, sentence_features)
+        if user_overrides(self, "calculate_loss"):  # a subclass's, on one "mini-batch" a column, as there
+            return self.calculate_loss([[e] for e in embeddings])
         return torch.stack(list(self.loss_terms(embeddings, None, labels))).sum()
 
     def loss_terms(

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..._errors import InputError
+from ..base import user_overrides
 from .base import CrossEncoderLoss
 
 
@@ -77,31 +78,52 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        # with dropout, one forward a column, the in-batch negatives drawn after the positives' forward
-        logits = self.column_logits(self.ranked_columns(inputs), prompt)
-        return self.ranking_loss(logits, len(inputs[0]))
+        anchors = list(inputs[0])
+        if user_overrides(self, "call_model_with_columns", "call_model_with_pairs"):
+            # a user's scoring step, called a column at a time as sentence-transformers calls it
+            columns = self.candidate_columns(inputs)
+            scores = [self.call_model_with_columns(anchors, c, prompt=prompt, task=task) for c in columns]
+        else:
+            # with dropout, one forward a column, the in-batch negatives drawn after the positives' forward
+            logits = self.column_logits(self.ranked_columns(inputs), prompt)
+            scores = list(logits.reshape(-1, len(anchors)))  # a (B,) tensor per column
+        return self.calculate_loss(scores, len(anchors))
+
+    def candidate_columns(self, inputs: Sequence[Sequence[str]]) -> Iterator[list[str]]:
+        """The batch's candidates column by column: the positives, then each column of in-batch negatives
+        (:meth:`get_in_batch_negatives`, drawn once the positives are taken), then each column of hard
+        negatives."""
+        anchors, candidates = list(inputs[0]), [list(c) for c in inputs[1:]]
+        return chain([candidates[0]], self.get_in_batch_negatives(anchors, candidates), candidates[1:])
 
     def ranked_columns(self, inputs: Sequence[Sequence[str]]) -> Iterator[list[tuple[str, str]]]:
-        """The batch's (query, candidate) pairs column by column: the positives, then each column of
-        in-batch negatives (drawn once the positives are taken), then each column of hard negatives."""
-        anchors, candidates = list(inputs[0]), [list(c) for c in inputs[1:]]
-        columns = chain([candidates[0]], self.in_batch_negatives(anchors, candidates), candidates[1:])
-        return (list(zip(anchors, column)) for column in columns)
+        """The batch's (query, candidate) pairs column by column (:meth:`candidate_columns`)."""
+        anchors = list(inputs[0])
+        return (list(zip(anchors, column)) for column in self.candidate_columns(inputs))
 
     def ranked_pairs(self, inputs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
         """Every (query, candidate) pair of the batch, column-major (:meth:`ranked_columns`)."""
         return [pair for column in self.ranked_columns(inputs) for pair in column]
 
-    def ranking_loss(self, logits: torch.Tensor, batch: int) -> torch.Tensor:
-        """The loss of the logits of :meth:`ranked_pairs`, in their order, for ``batch`` queries."""
-        logits = logits.reshape(-1, batch).T  # (B, 1 + negatives)
-        logits = self.scale * self.activation_fn(logits) if self.scale else self.activation_fn(logits)
-        target = torch.zeros(batch, dtype=torch.long, device=logits.device)  # the positive is first
-        return self.cross_entropy_loss(logits, target)
+    def call_model_with_columns(
+        self, anchors: list[str], candidates: list[str], prompt: str | None = None, task: str | None = None
+    ) -> torch.Tensor:
+        """sentence-transformers' step: the logits ``(B,)`` of the pairs ``(anchors[i], candidates[i])``
+        (:meth:`call_model_with_pairs`). A subclass may override it (the loss then scores each column
+        through it, as there)."""
+        return self.call_model_with_pairs(list(zip(anchors, candidates)), prompt=prompt, task=task)
 
-    def in_batch_negatives(self, anchors: list[str], candidates: list[list[str]]) -> Iterator[list[str]]:
-        """Column after column of in-batch negatives: other rows' candidates, drawn as sentence-transformers
-        draws them (the same draws from the same torch seed)."""
+    def call_model_with_pairs(
+        self, pairs: Sequence[Sequence[str]], prompt: str | None = None, task: str | None = None
+    ) -> torch.Tensor:
+        """sentence-transformers' step: the model's logits ``(B,)`` of ``pairs`` (``prompt`` before each
+        first text), with gradients (``task``: its keyword, which sbert's cross-encoders do not take)."""
+        return self.logits([tuple(pair) for pair in pairs], prompt).squeeze(1)
+
+    def get_in_batch_negatives(self, anchors: list[str], candidates: list[list[str]]) -> Iterator[list[str]]:
+        """Column after column of in-batch negatives: other rows' candidates (``candidates``: the columns
+        of positives and hard negatives), ``num_negatives`` a row drawn at random as sentence-transformers
+        draws them (the same draws from the same torch seed), or all of them."""
         batch, n_columns = len(anchors), len(candidates)
         flat = [text for column in candidates for text in column]
         mask = ~torch.eye(batch, dtype=torch.bool).repeat(1, n_columns)  # (B, B * columns): not its own
@@ -111,6 +133,19 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
             indices = torch.arange(batch * n_columns).repeat(batch, 1)[mask].reshape(batch, -1)
         for column in indices.T:
             yield [flat[i] for i in column]
+
+    def calculate_loss(self, logits: Sequence[torch.Tensor] | torch.Tensor, batch_size: int) -> torch.Tensor:
+        """sentence-transformers' step: the loss of the logits of the candidates in
+        :meth:`candidate_columns`' order (a ``(B,)`` tensor per column, or any pieces of that flat order),
+        for ``batch_size`` queries, each query's positive first. A subclass may override it."""
+        flat = logits if isinstance(logits, torch.Tensor) else torch.cat(list(logits), dim=0)
+        logits = flat.reshape(-1, batch_size).T  # (B, 1 + negatives)
+        if self.activation_fn is not None:
+            logits = self.activation_fn(logits)
+        if self.scale:
+            logits = logits * self.scale
+        target = torch.zeros(batch_size, dtype=torch.long, device=logits.device)  # the positive is first
+        return self.cross_entropy_loss(logits, target)
 
     def config(self) -> dict[str, Any]:
         return {"scale": self.scale, "num_negatives": self.num_negatives, **super().config()}

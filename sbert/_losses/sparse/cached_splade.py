@@ -10,12 +10,13 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..base import Features, loss_total
+from ..cached_mixin import CachedSteps
 from ..citations import CACHED_SPLADE
 from ..grad_cache import CachedLoss, check_num_tokens
 from .splade import SpladeLoss
 
 
-class CachedSpladeLoss(SpladeLoss, CachedLoss):
+class CachedSpladeLoss(SpladeLoss, CachedSteps, CachedLoss):
     """:class:`SpladeLoss` with GradCache (Gao et al. 2021): the same loss and gradient, but the model's graph
     is held for ``mini_batch_size`` rows at a time, so the batch (and with it the in-batch negatives of
     ``SparseMultipleNegativesRankingLoss``) can be far larger than memory would allow.
@@ -32,6 +33,10 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
         mini_batch_num_tokens: instead, mini-batches of consecutive rows holding at most this many real
             (non-padding) tokens together, as sentence-transformers packs them (a longer row alone).
         show_progress_bar: show the mini-batches' progress.
+
+    As in sentence-transformers, a subclass may override its GradCache steps, ``embed_minibatch``,
+    ``embed_minibatch_iter`` and ``calculate_loss(reps, labels, *, with_backward=False)`` (the parts logged
+    are those the default ``calculate_loss`` recorded, through ``super()``).
 
     Example::
 
@@ -87,8 +92,11 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
     ) -> dict[str, torch.Tensor]:
         """The parts by name, the first one carrying the gradient (the total less the others), so that they
         sum to the cached total."""
-        total = CachedLoss.forward(self, sentence_features, labels)
-        parts = dict(self._parts)
+        self._parts = {}
+        total = CachedSteps.forward(self, sentence_features, labels)
+        parts = dict(self._parts) or {
+            "base_loss": total.detach()
+        }  # a calculate_loss that never recorded them
         first, *others = parts
         parts[first] = total - sum((parts[key] for key in others), torch.zeros_like(total))
         return parts
