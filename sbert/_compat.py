@@ -105,20 +105,29 @@ def task_encode_method(
     defaults = {p.name: p.default for p in shown[2:]}  # after self, inputs
     names = tuple(defaults)
 
-    def method(self: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+    def encode_as(self: Any, task: str, inputs: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         # positionals named once per call from a tuple: no signature binding on this path
         if len(args) > len(names):
-            raise TypeError(f"{method.__name__}() takes {len(names) + 2} positional arguments")
+            raise TypeError(f"encode_{task}() takes {len(names) + 2} positional arguments")
         call = {**defaults, **kwargs}
         for name, value in zip(names, args):
             if name in kwargs:
-                raise TypeError(f"{method.__name__}() got multiple values for argument '{name}'")
+                raise TypeError(f"encode_{task}() got multiple values for argument '{name}'")
             call[name] = value
         if call["prompt_name"] is None and call["prompt"] is None:
             call["prompt_name"] = task_prompt_name(self.prompts, task)
         return self.encode(inputs=inputs, **call, task=task)
 
-    method.__name__ = method.__qualname__ = f"encode_{task}"
+    # one function per task, each with its own source text: clients key caches on inspect.getsource (dspy's
+    # Embedder), where one shared body gave the document embeddings for queries
+    def encode_query(self: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        return encode_as(self, "query", inputs, args, kwargs)
+
+    def encode_document(self: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        return encode_as(self, "document", inputs, args, kwargs)
+
+    method = {"query": encode_query, "document": encode_document}[task]
+    method.__qualname__ = method.__name__
     method.__doc__ = doc
     kwargs = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)
     method.__signature__ = inspect.Signature([*shown, kwargs])  # type: ignore[attr-defined]
