@@ -85,8 +85,9 @@ class FakeTokenizer:
             self.vocab_size - _FIRST_WORD_ID
         )
 
-    def pad(self, encodings: Sequence[FakeEncoding]) -> dict[str, np.ndarray]:
-        """Pad encodings to the longest into int64 arrays ``(B, T)``, as ``TextTokenizer.pad`` does."""
+    def pad_encodings(self, encodings: Sequence[FakeEncoding]) -> dict[str, np.ndarray]:
+        """Pad encodings to the longest into int64 arrays ``(B, T)``, as ``TextTokenizer.pad_encodings``
+        does."""
         width = max((len(e.ids) for e in encodings), default=0)
         ids = np.full((len(encodings), width), self.pad_token_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
@@ -193,7 +194,7 @@ class FakeEncoder:
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
             chunk = self.tokenizer.encode_texts(texts[start : start + batch_size])
-            out[start : start + len(chunk)] = self.embed_batch(self.tokenizer.pad(chunk))
+            out[start : start + len(chunk)] = self.embed_batch(self.tokenizer.pad_encodings(chunk))
         if normalize_embeddings:
             out = normalize(out)
         return out[0] if isinstance(sentences, str) else out

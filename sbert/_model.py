@@ -600,7 +600,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._network[0].do_lower_case if self._network is not None else self._do_lower_case
 
     def embed_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        """Sentence embeddings ``(B, d)`` of one padded batch from ``model.tokenizer.pad(...)``.
+        """Sentence embeddings ``(B, d)`` of one padded batch from ``model.tokenizer.pad_encodings(...)``.
 
         The per-batch step of :meth:`encode`, for callers that do their own batching (the server). It runs
         the modules in the mode they are in: :meth:`encode` puts them in eval mode first (a loaded model is in
@@ -1482,13 +1482,17 @@ class SentenceTransformer(SentenceTransformersMethods):
             on_chunk = count_truncated if warn else None
             if self._batches_as_st(tokenizer):
                 batches = sentence_transformers_batches(
-                    texts, tokenizer.encode_texts, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
+                    texts,
+                    tokenizer.encode_texts,
+                    tokenizer.pad_encodings,
+                    batch_size=batch_size,
+                    on_chunk=on_chunk,
                 )
             else:
                 batches = prepared_batches(
                     texts,
                     tokenizer.encode_texts,
-                    tokenizer.pad,
+                    tokenizer.pad_encodings,
                     max_batch_size=batch_size,
                     max_tokens=max_tokens,
                     on_chunk=on_chunk,

@@ -315,7 +315,7 @@ def test_word_offsets_point_at_the_words_and_truncation_is_counted():
     tokenizer.max_length = 2
     (cut,) = tokenizer.encode_texts([text])
     assert cut.ids == encoding.ids[:2] and cut.overflowing
-    batch = tokenizer.pad(tokenizer.encode_texts([text, ""]))
+    batch = tokenizer.pad_encodings(tokenizer.encode_texts([text, ""]))
     assert batch["input_ids"].shape == (2, 2) and batch["attention_mask"].tolist() == [[1, 1], [0, 0]]
 
 

@@ -283,7 +283,11 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
     assert ours.convert_tokens_to_ids(["hello", "world"]) == ref.convert_tokens_to_ids(["hello", "world"])
     assert len(ours) == len(ref) and ours.vocab_size == ref.vocab_size and ours.vocab == ref.vocab
     with pytest.raises(InputError, match="padding=True"):
-        ours(["a", "a b c"], return_tensors="np")
+        ours(["a", "a b c"], return_tensors="pt")
+    ragged = ours(["a", "a b c"], return_tensors="np")["input_ids"]  # numpy: an array of rows
+    expected = ref(["a", "a b c"], return_tensors="np")["input_ids"]
+    assert ragged.dtype == expected.dtype == object
+    assert [row.tolist() for row in ragged] == [row.tolist() for row in expected]
     pair = (["the cat"], ["sat on the mat the cat"])
     assert ours(*pair, truncation="only_second", max_length=6) == dict(
         ref(*pair, truncation="only_second", max_length=6)

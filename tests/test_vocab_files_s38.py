@@ -216,7 +216,7 @@ def test_without_transformers_token_ids_are_autotokenizers(layouts, block, layou
     tokenizer.max_length = MAX_LENGTH
     for ours, theirs in [
         (tokenizer.encode_padded(TEXTS), singles),
-        (tokenizer.pad(tokenizer.encode_pairs(PAIRS)), pairs),
+        (tokenizer.pad_encodings(tokenizer.encode_pairs(PAIRS)), pairs),
     ]:
         for key in ("input_ids", "attention_mask", "token_type_ids"):
             if key in theirs:

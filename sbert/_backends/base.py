@@ -26,7 +26,8 @@ class Runner(Protocol):
     precision: str  # the precision it really runs ("fp32", "bf16", "fp16", "int8")
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        """A batch from ``TextTokenizer.pad`` (``input_ids``, ``attention_mask``, ...) -> float32 (B, d)."""
+        """A batch from ``TextTokenizer.pad_encodings`` (``input_ids``, ``attention_mask``, ...) -> float32
+        (B, d)."""
         ...
 
 

@@ -619,13 +619,14 @@ class CrossEncoder(CrossEncoderMethods):
         self._check_runnable("score")
         tokenizer = call_tokenizer(self._tokenizer, max_length)
         if self._stack is not None:  # the input module's features
-            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode_texts(checked)))
+            features = self._stack[0].to_features(tokenizer.pad_encodings(tokenizer.encode_texts(checked)))
         else:
             modality = "text" if self._chat is None else "message"
             if call is not None:  # as sentence-transformers' Transformer calls its tokenizer
                 batch = self.tokenizer(checked, **call)
             elif self._chat is None:
-                batch = tokenizer.pad(tokenizer.encode_texts(checked))  # texts and pairs (each item as it is)
+                # texts and pairs (each item as it is)
+                batch = tokenizer.pad_encodings(tokenizer.encode_texts(checked))
             else:  # the chat template renders pairs and texts as messages
                 batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
@@ -984,8 +985,9 @@ class CrossEncoder(CrossEncoderMethods):
         return results[:top_k]
 
     def logits_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        """Logits ``(B, num_labels)`` of one padded batch from ``model.tokenizer.pad(encode_pairs(...))``:
-        the per-batch step of :meth:`predict`, for callers that batch themselves (the server)."""
+        """Logits ``(B, num_labels)`` of one padded batch from
+        ``model.tokenizer.pad_encodings(encode_pairs(...))``: the per-batch step of :meth:`predict`,
+        for callers that batch themselves (the server)."""
         return self._runner.logits(batch)
 
     def pair_tokenizer(self, side: str = "right") -> Any:
@@ -1035,11 +1037,15 @@ class CrossEncoder(CrossEncoderMethods):
         ):
             # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
             batches = sentence_transformers_batches(
-                pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
+                pairs, tokenizer.encode_pairs, tokenizer.pad_encodings, batch_size=batch_size
             )
         else:
             batches = prepared_batches(
-                pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
+                pairs,
+                tokenizer.encode_pairs,
+                tokenizer.pad_encodings,
+                max_batch_size=batch_size,
+                max_tokens=max_tokens,
             )
         with progress_bar(len(pairs), desc="Scoring", unit="pair", show=show) as bar:
             for indices, batch in batches:

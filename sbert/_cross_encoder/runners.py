@@ -1,9 +1,9 @@
 """What computes a cross-encoder's logits for one padded batch of pairs: torch or ONNX Runtime.
 
-Both map the numpy batch of ``TextTokenizer.pad`` to float32 logits ``(B, num_labels)``. On torch, BERT-family
-classifiers run padding-free in CPU inference (``sbert._modules.padding_free``: the encoder's dense layers on
-the real tokens only), then their own classification head on the hidden states; others, and GPUs, run
-transformers' forward.
+Both map the numpy batch of ``TextTokenizer.pad_encodings`` to float32 logits ``(B, num_labels)``. On torch,
+BERT-family classifiers run padding-free in CPU inference (``sbert._modules.padding_free``: the encoder's
+dense layers on the real tokens only), then their own classification head on the hidden states; others, and
+GPUs, run transformers' forward.
 The ONNX runner never imports torch.
 """
 

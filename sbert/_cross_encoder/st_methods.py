@@ -313,7 +313,7 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
             batch = self._chat.batch([text], max_length or self.max_seq_length, system_prompt)
             return self._runner.logits(batch)
         tokenizer = call_tokenizer(self._tokenizer, max_length)
-        return self._runner.logits(tokenizer.pad(tokenizer.encode_texts([text])))
+        return self._runner.logits(tokenizer.pad_encodings(tokenizer.encode_texts([text])))
 
     def _scoring_logits(
         self,

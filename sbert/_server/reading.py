@@ -50,7 +50,7 @@ class Reader:
         return tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
-        return self.tokenizers["right"].pad(encodings)
+        return self.tokenizers["right"].pad_encodings(encodings)
 
     def can_chunk(self) -> bool:
         return hasattr(self.tokenizers["right"], "encode_untruncated")  # a fake model's tokenizer has none

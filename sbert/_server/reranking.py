@@ -73,7 +73,7 @@ class ServedReranker:
         return encodings
 
     def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
-        return self.tokenizers["right"].pad(encodings)
+        return self.tokenizers["right"].pad_encodings(encodings)
 
     def decode(self, rows: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
         """The text of each row of token ids; 400 naming an id the vocabulary lacks (runs in a thread)."""

@@ -57,7 +57,7 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
-        return self.tokenizer.pad(encodings)
+        return self.tokenizer.pad_encodings(encodings)
 
     def preprocess(
         self, inputs: list[str], prompt: str | None = None, **kwargs: Any

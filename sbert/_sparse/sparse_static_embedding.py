@@ -107,7 +107,7 @@ class SparseStaticEmbedding(InputModule):
         tokenizer's limit."""
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         encodings = self.tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
-        batch = self.tokenizer.pad(encodings)
+        batch = self.tokenizer.pad_encodings(encodings)
         # token type ids too, as the tokenizer gives them there (forward reads ids and mask only)
         return {**self.to_features(batch), "token_type_ids": torch.from_numpy(batch["token_type_ids"])}
 

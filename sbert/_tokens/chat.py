@@ -38,7 +38,7 @@ def is_conversation(value: Any) -> bool:
 
 
 class ChatEncoding:
-    """One rendered and tokenized input: what sbert's batching and ``TextTokenizer.pad`` read of an
+    """One rendered and tokenized input: what sbert's batching and ``TextTokenizer.pad_encodings`` read of an
     encoding (``ids``, ``type_ids``; ``overflowing`` non-empty when it was cut)."""
 
     __slots__ = ("ids", "overflowing", "type_ids")
@@ -298,7 +298,9 @@ def chat_batch(
     conversations = [chat.conversation(item, prompt) for item in inputs]
     if has_pair(conversations):
         chat.check_pair_roles(options)
-    return chat.tokenizer.pad(chat.encode(conversations, options, max_length=limit, restore_suffix=restore))
+    return chat.tokenizer.pad_encodings(
+        chat.encode(conversations, options, max_length=limit, restore_suffix=restore)
+    )
 
 
 def chat_features(
@@ -346,8 +348,8 @@ class ChatTokenizer:
         """A cross-encoder's pairs, each a "query" and a "document" message (``TextTokenizer``'s name)."""
         return self.encode_texts(pairs)
 
-    def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
-        return self.chat.tokenizer.pad(encodings)
+    def pad_encodings(self, encodings: Sequence[Any]) -> dict[str, Any]:
+        return self.chat.tokenizer.pad_encodings(encodings)
 
     def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
         return str(self.chat.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))

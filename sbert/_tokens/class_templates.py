@@ -115,6 +115,28 @@ _SPECIAL_DEFAULTS: dict[str, dict[str, str]] = {
     "gemma": {"unk_token": "<unk>", "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
               "mask_token": "<mask>"},
 }  # fmt: skip
+# The tokenizer classes (without "Fast") that have transformers 5's ``do_lower_case`` attribute, and its
+# default where tokenizer_config.json does not set it (the class's ``__init__``'s; the BERT aliases are
+# BertTokenizer there). Other classes have no such attribute.
+LOWERCASE_DEFAULTS = {
+    **dict.fromkeys(
+        ("BertTokenizer", "DistilBertTokenizer", "ElectraTokenizer", "LxmertTokenizer", "MobileBertTokenizer")
+        + (
+            "SqueezeBertTokenizer",
+            "LayoutLMTokenizer",
+            "ConvBertTokenizer",
+            "MPNetTokenizer",
+            "AlbertTokenizer",
+        )
+        + ("FunnelTokenizer", "SplinterTokenizer", "LayoutLMv2Tokenizer"),
+        True,
+    ),
+    **dict.fromkeys(
+        ("DebertaV2Tokenizer", "XLNetTokenizer", "RemBertTokenizer")
+        + ("DPRQuestionEncoderTokenizer", "DPRContextEncoderTokenizer", "DPRReaderTokenizer"),
+        False,
+    ),
+}
 # CamembertTokenizer's unnamed special tokens where the folder lists none.
 _CAMEMBERT_EXTRAS = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"]
 # The templates whose class adds every special token again at the end of its ``__init__`` (flags reset).

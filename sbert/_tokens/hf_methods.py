@@ -2,8 +2,10 @@
 
 sbert's tokenizer is the ``tokenizers`` library's, without transformers; these methods give what a
 transformers fast tokenizer of the same folder gives for text models: calling it (``padding``, ``truncation``,
-``max_length``, ``return_tensors``), ``tokenize``, ``decode`` / ``batch_decode``, ``convert_ids_to_tokens`` /
-``convert_tokens_to_ids``, ``vocab`` / ``get_vocab``, ``vocab_size`` and ``len()``, and new tokens
+``max_length``, ``return_tensors``, ``stride`` with ``return_overflowing_tokens``), ``tokenize``, ``decode``
+/ ``batch_decode``, ``convert_ids_to_tokens`` / ``convert_tokens_to_ids`` / ``convert_tokens_to_string``,
+``pad`` (features a caller has, padded: :mod:`.hf_pad`), ``num_special_tokens_to_add``, ``vocab`` /
+``get_vocab``, ``vocab_size`` and ``len()``, and new tokens
 (``add_tokens``, ``add_special_tokens``, ``all_special_tokens``, ``save_pretrained``) that a model learns
 after ``resize_token_embeddings``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -19,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._errors import InputError
+from .hf_pad import MAX_LENGTH_IGNORED, pad_features
 
 # Tokenizer classes whose models take token_type_ids (transformers 5's model_input_names; a "Fast" name is
 # its class too); others return ids and the attention mask only.
@@ -193,7 +197,8 @@ def _special_id_property(name: str) -> property:
 
 
 class HuggingFaceTokenizerMethods:
-    """Mixed into :class:`~sbert._tokens.tokenizer.TextTokenizer` (``backend``, ``pad``, ``max_length``)."""
+    """Mixed into :class:`~sbert._tokens.tokenizer.TextTokenizer` (``backend``, ``pad_encodings``,
+    ``max_length``)."""
 
     backend: Any
     untruncated_backend: Any  # the method of TextTokenizer
@@ -223,11 +228,15 @@ class HuggingFaceTokenizerMethods:
         padding_side: str | None = None,
         pad_to_multiple_of: int | None = None,
         stride: int = 0,
+        return_overflowing_tokens: bool = False,
         split_special_tokens: bool = False,
     ) -> dict[str, Any]:
-        """``verbose``: transformers' switch for its length warnings, which sbert does not give;
+        """``verbose``: transformers' switch for its warnings (sbert gives the one of ``padding=True`` with a
+        ``max_length`` nothing truncates to, not those of long texts);
         ``padding_side`` (this call's, else the tokenizer's) and ``pad_to_multiple_of`` as in transformers;
-        ``stride`` only shapes overflowing tokens there, which sbert does not return;
+        ``return_overflowing_tokens``: the tokens truncation cut off come back as more rows, windows of
+        ``max_length`` that repeat the ``stride`` tokens before them, with ``overflow_to_sample_mapping``
+        (each row's text), as a transformers fast tokenizer gives them (a batch even for one text);
         ``split_special_tokens``: a special token's text in the input (``"[SEP]"``) is tokenized as text, as
         in transformers."""
         if padding not in _PADDING:
@@ -243,31 +252,23 @@ class HuggingFaceTokenizerMethods:
             if len(pairs) != len(texts):
                 raise InputError(f"text_pair has {len(pairs)} texts for {len(texts)} texts")
             inputs = list(zip(texts, pairs))
-        if truncation is None:  # transformers truncates when given max_length alone
-            truncation = max_length is not None
+        if truncation is None:  # transformers truncates when given max_length alone (and padding=False)
+            truncation = max_length is not None and padding is False
+        if padding is True and max_length is not None and truncation in (False, "do_not_truncate"):
+            if verbose:  # padding to the longest text, truncating nothing
+                warnings.warn(MAX_LENGTH_IGNORED, stacklevel=2)
         if truncation not in _TRUNCATION:
             raise InputError(f"truncation must be one of {_TRUNCATION}, got {truncation!r}")
         limit = (max_length or self.max_length) if truncation not in (False, "do_not_truncate") else None
         strategy = truncation if truncation in ("only_first", "only_second") else "longest_first"
-        encoder = self._encoder(limit, strategy, split_special_tokens=split_special_tokens)
+        encoder = self._encoder(limit, strategy, split_special_tokens=split_special_tokens, stride=stride)
         encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
-        width = None  # the padded width
-        if padding in (True, "longest", "max_length"):
-            batch = self.pad(encodings, side)
-            width = batch["input_ids"].shape[1]
-            if padding == "max_length":  # to max_length, else the model's limit (its max_seq_length)
-                width = max(width, max_length or self.max_length)
-            if pad_to_multiple_of:
-                width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
-            batch = _pad_to(batch, width, self.padding_id, side)
-        else:
-            if return_tensors is not None and len({len(e.ids) for e in encodings}) > 1:
-                raise InputError("texts of different lengths need padding=True to return tensors")
-            batch = {
-                "input_ids": [e.ids for e in encodings],
-                "token_type_ids": [e.type_ids for e in encodings],
-                "attention_mask": [e.attention_mask for e in encodings],
-            }
+        if return_overflowing_tokens:  # each text's cut-off windows as rows after it
+            sources = [index for index, e in enumerate(encodings) for _ in range(1 + len(e.overflowing))]
+            encodings = [row for e in encodings for row in (e, *e.overflowing)]
+            single = False
+        fixed = max_length or self.max_length  # the width of "max_length" padding
+        batch, width = self._padded(encodings, padding, fixed, pad_to_multiple_of, side)
         keep_types = return_token_type_ids if return_token_type_ids is not None else self._takes_token_types()
         names = ["input_ids"] + (["token_type_ids"] if keep_types else [])
         names += ["attention_mask"] if return_attention_mask else []
@@ -278,7 +279,57 @@ class HuggingFaceTokenizerMethods:
             widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
             offsets = [_padded_offsets(e.offsets, w, side) for e, w in zip(encodings, widths)]
             out["offset_mapping"] = _as(offsets, return_tensors, single)
+        if return_overflowing_tokens:
+            out["overflow_to_sample_mapping"] = _as(sources, return_tensors, False)
         return out
+
+    def _padded(
+        self, encodings: list[Any], padding: bool | str, limit: int, multiple: int | None, side: str
+    ) -> tuple[dict[str, Any], int | None]:
+        """A call's rows and the width padding gave them (None: not padded): arrays, or lists where rows
+        stay as long as they are (no padding; or ``"max_length"`` padding to ``limit`` without truncation,
+        which leaves longer rows as the Rust padding does)."""
+        if padding not in (True, "longest", "max_length"):
+            return _row_lists(encodings, 0, self.padding_id, side), None
+        batch = self.pad_encodings(encodings, side)
+        longest = batch["input_ids"].shape[1]
+        width = limit if padding == "max_length" else longest  # limit: max_length, else the model's
+        if multiple:
+            width = -(-width // multiple) * multiple
+        if longest > width:
+            return _row_lists(encodings, width, self.padding_id, side), width
+        return _pad_to(batch, width, self.padding_id, side), width
+
+    def pad(
+        self,
+        encoded_inputs: Any,
+        padding: bool | str = True,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+        return_tensors: str | None = None,
+        verbose: bool = True,
+    ) -> BatchEncoding:
+        """transformers' ``pad``: token features a caller already has (one example, a dict of lists, a list of
+        dicts, a ``BatchEncoding``; lists, numpy arrays or torch tensors) padded as a transformers tokenizer
+        pads them (:mod:`.hf_pad`), as ``transformers.DataCollatorWithPadding`` calls it. sbert's own batches
+        come from :meth:`pad_encodings`."""
+        options = {"padding": padding, "max_length": max_length, "pad_to_multiple_of": pad_to_multiple_of}
+        options |= {"padding_side": padding_side, "return_attention_mask": return_attention_mask}
+        options |= {"return_tensors": return_tensors, "verbose": verbose}
+        return BatchEncoding(pad_features(self, encoded_inputs, options))
+
+    pad_token_type_id = 0  # the token type padding writes, as transformers' tokenizers
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        """How many special tokens the tokenizer adds to one text (``pair=True``: to a text pair)."""
+        return int(self.backend.num_special_tokens_to_add(pair))
+
+    def convert_tokens_to_string(self, tokens: Sequence[str]) -> str:
+        """Tokens joined into text by the tokenizer's decoder (``##`` pieces joined, ...), else by spaces."""
+        decoder = self.backend.decoder
+        return decoder.decode(list(tokens)) if decoder is not None else " ".join(tokens)
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` without special tokens or truncation."""
@@ -425,17 +476,28 @@ class HuggingFaceTokenizerMethods:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
     def _encoder(
-        self, limit: int | None, strategy: str = "longest_first", *, split_special_tokens: bool = False
+        self,
+        limit: int | None,
+        strategy: str = "longest_first",
+        *,
+        split_special_tokens: bool = False,
+        stride: int = 0,
     ) -> Any:
-        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy`` (and, with
-        ``split_special_tokens``, tokenizing special tokens' text as text): the model's own or its cached
+        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy`` and ``stride`` (the
+        tokens each overflowing window repeats) (and, with ``split_special_tokens``, tokenizing special
+        tokens' text as text): the model's own or its cached
         untruncated copy for those, a copy kept per setting for others (the shared one never changes; the
         copies are dropped when it does, ``_forget_copies``)."""
         if not split_special_tokens and limit is None:
             return self.untruncated_backend()
-        if not split_special_tokens and limit == self.max_length and strategy == "longest_first":
+        if (
+            not split_special_tokens
+            and limit == self.max_length
+            and (strategy, stride) == ("longest_first", 0)
+        ):
             return self.backend
-        key = (None if limit is None else int(limit), strategy, self.truncation_side, split_special_tokens)
+        limit = None if limit is None else int(limit)
+        key = (limit, strategy, self.truncation_side, split_special_tokens, stride)
         encoder = self._truncating.get(key)
         if encoder is None:  # a copy costs tens of milliseconds: once per setting, not per batch
             from tokenizers import Tokenizer
@@ -444,7 +506,9 @@ class HuggingFaceTokenizerMethods:
             if limit is None:
                 encoder.no_truncation()
             else:
-                encoder.enable_truncation(limit, strategy=strategy, direction=self.truncation_side)
+                encoder.enable_truncation(
+                    limit, stride=stride, strategy=strategy, direction=self.truncation_side
+                )
             encoder.encode_special_tokens = split_special_tokens
             self._truncating = {**dict(list(self._truncating.items())[-7:]), key: encoder}  # the last 8
         return encoder
@@ -520,6 +584,20 @@ def _id_list(ids: Any) -> list[int]:
     return [int(i) for i in ids]
 
 
+def _row_lists(encodings: list[Any], width: int, pad_id: int, side: str) -> dict[str, list[list[int]]]:
+    """The rows of ``encodings`` as lists, each padded up to ``width`` (a longer one kept as it is)."""
+
+    def padded(row: list[int], fill: int) -> list[int]:
+        extra = [fill] * (width - len(row))  # empty where the row is as long or longer
+        return extra + list(row) if side == "left" else list(row) + extra
+
+    return {
+        "input_ids": [padded(e.ids, pad_id) for e in encodings],
+        "token_type_ids": [padded(e.type_ids, 0) for e in encodings],
+        "attention_mask": [padded(e.attention_mask, 0) for e in encodings],
+    }
+
+
 def _pad_to(batch: dict[str, np.ndarray], width: int, pad_id: int, side: str) -> dict[str, np.ndarray]:
     extra = width - batch["input_ids"].shape[1]
     if extra <= 0:
@@ -543,11 +621,18 @@ def _as(values: Any, return_tensors: str | None, single: bool) -> Any:
     if return_tensors is None:
         rows = values.tolist() if isinstance(values, np.ndarray) else values
         return rows[0] if single else rows
+    if return_tensors not in ("np", "pt"):
+        raise InputError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
+    rows_of = isinstance(values, list) and values and isinstance(values[0], (list, tuple))
+    if rows_of and len({len(row) for row in values}) > 1:  # rows of different lengths
+        if return_tensors == "pt":
+            raise InputError("texts of different lengths need padding=True to return tensors")
+        ragged = np.empty(len(values), dtype=object)  # numpy: an array of rows, as transformers gives them
+        ragged[:] = [np.asarray(row, dtype=np.int64) for row in values]
+        return ragged
     array = np.asarray(values, dtype=np.int64)
     if return_tensors == "np":
         return array
-    if return_tensors == "pt":
-        import torch
+    import torch
 
-        return torch.from_numpy(array)
-    raise InputError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
+    return torch.from_numpy(array)

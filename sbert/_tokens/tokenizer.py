@@ -18,6 +18,7 @@ from .._errors import BackendUnavailableError, InputError, InvalidModelFileError
 from .._format.chat_template import read_chat_template, with_chat_template
 from .added_tokens import add_special_again, add_tokens, init_options, rebuilt_without_added_tokens
 from .class_templates import (
+    LOWERCASE_DEFAULTS,
     READDS_SPECIAL_TOKENS,
     apply_class_template,
     extra_special_tokens,
@@ -180,7 +181,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """Drop the Rust tokenizer's copies made for other truncation (the untruncated one, and those of
         :meth:`_encoder`): made again from the tokenizer as it is now, after it changed."""
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
-        self._truncating: dict[tuple[Any, ...], Any] = {}  # (limit, strategy, side, split) -> a copy
+        self._truncating: dict[tuple[Any, ...], Any] = {}  # (limit, strategy, side, split, stride) -> a copy
 
     @property
     def backend_tokenizer(self) -> Any:
@@ -212,6 +213,17 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             self.backend.normalizer = Sequence([Lowercase(), *steps])
             self._forget_copies()  # made again from the lowercasing tokenizer
 
+    @property
+    def do_lower_case(self) -> Any:
+        """transformers' attribute of the tokenizer classes that have the switch (BERT, MPNet, ALBERT, ...):
+        ``tokenizer_config.json``'s setting, else the class's default (read only: sbert lowercases through
+        the normalizer, :meth:`lowercase_inputs`, as a module's ``do_lower_case`` asks). Other classes have
+        no such attribute, as there."""
+        default = LOWERCASE_DEFAULTS.get(str(self.loaded_class).removesuffix("Fast"))
+        if default is None:
+            raise AttributeError(f"{self.loaded_class or type(self).__name__} has no attribute do_lower_case")
+        return _json_or_empty(self.files.get("tokenizer_config.json")).get("do_lower_case", default)
+
     def encode(
         self,
         text: str | Sequence[str],
@@ -234,7 +246,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
     def encode_texts(self, texts: Sequence[str]) -> list[Any]:
         """Truncated encodings (no padding) of ``texts``, special tokens added: the batching step every
-        tokenizer class has (``pad`` makes the batch)."""
+        tokenizer class has (``pad_encodings`` makes the batch)."""
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
@@ -274,7 +286,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
         return Tokenizer.from_str(self.backend.to_str())
 
-    def pad(self, encodings: Sequence[Any], side: str | None = None) -> dict[str, np.ndarray]:
+    def pad_encodings(self, encodings: Sequence[Any], side: str | None = None) -> dict[str, np.ndarray]:
         """Pad encodings to the longest into int64 arrays ``(B, T)``, on ``side`` (default: the tokenizer's
         ``padding_side``)."""
         left = (side or self.padding_side) == "left"
@@ -292,7 +304,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode_texts(texts))
+        return self.pad_encodings(self.encode_texts(texts))
 
     def _vocabulary_changed(self) -> None:
         """After tokens were added: the saved files follow the Rust tokenizer (its added tokens in

@@ -143,7 +143,7 @@ class WhitespaceTokenizer(WordTokenizer):
             for e in self.encode_untruncated(texts)
         ]
 
-    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+    def pad_encodings(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
         """Right-pad with id 0 into int64 arrays ``(B, T)``; ``T`` is at least 1 (sentence-transformers)."""
         width = max([1, *(len(e.ids) for e in encodings)])
         ids = np.zeros((len(encodings), width), dtype=np.int64)
@@ -154,7 +154,7 @@ class WhitespaceTokenizer(WordTokenizer):
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode_texts(texts))
+        return self.pad_encodings(self.encode_texts(texts))
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
@@ -191,7 +191,7 @@ class WrappedWordIds:
     model_max_length = None
     configured_max_length = None
     do_lower_case = False  # the wrapped tokenizer normalizes on its own
-    pad = WhitespaceTokenizer.pad
+    pad_encodings = WhitespaceTokenizer.pad_encodings
     encode_texts = WhitespaceTokenizer.encode_texts  # cut at the end, as sentence-transformers
     max_length = WhitespaceTokenizer.max_length
     encode_padded = WhitespaceTokenizer.encode_padded

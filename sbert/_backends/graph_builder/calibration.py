@@ -111,4 +111,4 @@ def calibration_batch(folders: Sequence[Path], *, pairs: bool) -> dict[str, np.n
         encodings: list[Any] = tokenizer.encode_pairs(list(zip(texts, texts[1:] + texts[:1])))
     else:
         encodings = tokenizer.encode_texts(texts)
-    return tokenizer.pad(encodings)
+    return tokenizer.pad_encodings(encodings)
