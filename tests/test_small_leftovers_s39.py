@@ -113,4 +113,4 @@ def test_a_t5_tokenizers_extra_special_tokens_are_its_sentinels_as_in_transforme
     assert ours.extra_special_tokens == list(theirs.extra_special_tokens)
     assert ours.additional_special_tokens == list(theirs.extra_special_tokens)
     text = "a man <extra_id_1> plays"
-    assert ours.encode([text])[0].ids == theirs(text)["input_ids"]
+    assert ours.encode_texts([text])[0].ids == theirs(text)["input_ids"]

@@ -633,7 +633,7 @@ class CrossEncoder(CrossEncoderMethods):
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
             types = self._token_types(self._torch_model(), tokenizer)
             names = [n for n in feature_names(types.in_features) if n in batch]
-            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": modality}
+            features = {**{name: torch.as_tensor(batch[name]) for name in names}, "modality": modality}
         if prompt_length is not None:
             features["prompt_length"] = prompt_length
         if self._logit_score is not None:  # a causal reranker reads the last position's logits only

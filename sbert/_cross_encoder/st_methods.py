@@ -277,7 +277,7 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
             self._chat is None and self._stack is None and takes_tokenizer_call(processing_kwargs)
         ):  # padding_side, "common", ...
             processing = merge_processing({}, processing_kwargs)
-            call = {**tokenizer_call_options(processing, kwargs.get("max_length")), "return_tensors": "np"}
+            call = {**tokenizer_call_options(processing, kwargs.get("max_length")), "return_tensors": "pt"}
         max_length = None if call else per_call_max_length(processing_kwargs)
         if self._chat is not None:  # sentence-transformers 6.3's "message" input: a system message, no length
             return self._pair_features(self._chat.preprocess_items(inputs), max_length, system_prompt=prompt)
