@@ -133,16 +133,22 @@ def test_a_large_file_written_in_place_after_loading_is_an_error_that_says_so(tm
         taken.folder()
 
 
-def test_a_copy_unpickled_after_the_folder_is_gone_says_what_happened(tmp_path):
+def test_a_copy_unpickled_after_the_folder_is_gone_reads_the_files_it_carries(tmp_path, file_handling):
+    """A pickle carries the files (as sentence-transformers' carries the weights); unpickled where the folder
+    is unchanged, the copy reads the folder itself."""
     import pickle
 
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"weights" * 1000)
     data = pickle.dumps(snapshot.FolderSnapshot(folder))
+    assert pickle.loads(data).folder() == folder
     shutil.rmtree(folder)
-    with pytest.raises(ModelLoadError, match="was removed after the model was loaded"):
-        pickle.loads(data).folder()
+    copy = pickle.loads(data)  # (its private folder goes with it)
+    restored = copy.folder()
+    assert restored != folder and (restored / "model.safetensors").read_bytes() == b"weights" * 1000
+    assert (restored / "config.json").read_text() == "{}"
 
 
 def test_where_large_files_are_not_held_open_a_removed_one_is_an_error_and_an_unchanged_one_is_copied(

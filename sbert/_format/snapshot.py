@@ -5,15 +5,17 @@ edited afterwards and the model saves, trains and moves as before. sbert reads t
 something first needs them (an ONNX model encodes without torch), so at load it keeps what that later read
 needs: the small files (configs, tokenizer, modules.json, card) in memory, and an open descriptor on each
 large one (weights), which on POSIX still reads a file removed or replaced after it was opened. Reading a
-weight file is deferred, never copied, while the folder stays as it was.
+weight file is deferred, never copied, while the folder stays as it was. A pickle carries the files' bytes.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,8 +86,9 @@ class FolderSnapshot:
             return path
         return folder / Path(path).relative_to(self.original)
 
-    # A copy in this process shares the snapshot; one in another process (pickle) snapshots the folder
-    # that holds the files by then.
+    # A copy in this process shares the snapshot. A pickle carries the files, as sentence-transformers'
+    # pickles carry the weights: unpickled where the folder is gone, changed (another model saved over it)
+    # or never was (another machine), the copy reads the files as they were at load.
     def __copy__(self) -> FolderSnapshot:
         return self
 
@@ -93,11 +96,39 @@ class FolderSnapshot:
         return self
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_snapshot_of, (str(self.folder()), self.with_onnx))
+        folder = self.folder()
+        if folder != self.original:  # the private copy holds the files as they were
+            copied = _walk(folder, self.with_onnx)
+            contents = {name: (_stamp(path.stat()), path.read_bytes()) for name, path in copied}
+        else:
+            assert self._files is not None  # folder() raised otherwise
+            contents = {name: (f.stamp, _bytes_of(self.original, name, f)) for name, f in self._files.items()}
+        return (_unpickled, (str(self.original), self.with_onnx, contents))
 
 
-def _snapshot_of(folder: str, with_onnx: bool) -> FolderSnapshot:
-    return FolderSnapshot(Path(folder), with_onnx=with_onnx)
+def _unpickled(original: str, with_onnx: bool, contents: dict[str, tuple[Any, bytes]]) -> FolderSnapshot:
+    """A pickled snapshot in this process: the original folder while it holds the same files (the same
+    machine, unchanged), else a private copy written from the pickle's bytes."""
+    folder = Path(original)
+    if _stamps(folder, with_onnx) == {name: tuple(stamp) for name, (stamp, _) in contents.items()}:
+        return FolderSnapshot(folder, with_onnx=with_onnx)
+    restored = FolderSnapshot.__new__(FolderSnapshot)
+    restored.original, restored.with_onnx = folder, with_onnx
+    restored._fds, restored._files = [], {}
+    writers = {name: functools.partial(Path.write_bytes, data=data) for name, (_, data) in contents.items()}
+    restored._copy = [_private_folder(writers)]
+    weakref.finalize(restored, _release, restored._fds, restored._copy)
+    return restored
+
+
+def _bytes_of(original: Path, name: str, f: _File) -> bytes:
+    """A snapshot file's bytes as they were at load (a large one through its held descriptor)."""
+    if f.data is not None:
+        return f.data
+    if f.fd is None:  # not held (unreadable at load, or not kept open on this system)
+        return _unchanged(original / name, f.stamp).read_bytes()
+    _check_unchanged_in_place(original / name, f)
+    return b"".join(_chunks(f.fd))
 
 
 def _walk(folder: Path, with_onnx: bool) -> list[tuple[str, Path]]:
@@ -153,32 +184,50 @@ def _take(folder: Path, with_onnx: bool, fds: list[int]) -> dict[str, _File]:
 
 def _restore(original: Path, files: dict[str, _File]) -> Path:
     """Write the snapshot's files into a new private folder."""
+    return _private_folder(
+        {name: functools.partial(_write_file, original / name, f) for name, f in files.items()}
+    )
+
+
+def _write_file(source: Path, f: _File, path: Path) -> None:
+    """A snapshot file at ``path``, as it was at load (``source``: where it was)."""
+    if f.data is not None:
+        path.write_bytes(f.data)
+    elif f.fd is None:  # not held (unreadable at load, or not kept open on this system)
+        shutil.copyfile(_unchanged(source, f.stamp), path)
+    else:
+        _check_unchanged_in_place(source, f)
+        with open(path, "wb") as out:
+            for chunk in _chunks(f.fd):
+                out.write(chunk)
+
+
+def _private_folder(writers: dict[str, Callable[[Path], Any]]) -> Path:
+    """A new private folder holding each file its writer writes (removed again if one fails)."""
     target = Path(tempfile.mkdtemp(prefix="sbert-model-"))
     try:
-        for name, f in files.items():
+        for name, write in writers.items():
             path = target / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            if f.data is not None:
-                path.write_bytes(f.data)
-                continue
-            if f.fd is None:  # not held (unreadable at load, or not kept open on this system)
-                _copy_unchanged(original / name, f.stamp, path)
-                continue
-            if _stamp(os.fstat(f.fd))[2:] != f.stamp[2:]:  # written in place: the old bytes are gone
-                raise ModelLoadError(
-                    f"{original / name} was changed in place after the model was loaded from it, and sbert "
-                    "reads large files only when first needed: load the model again (or leave the model "
-                    "folder unchanged while a model loaded from it is in use)."
-                )
-            _copy_descriptor(f.fd, path)
+            write(path)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return target
 
 
-def _copy_unchanged(source: Path, stamp: tuple[int, int, int, int], path: Path) -> None:
-    """Copy ``source`` to ``path`` if it is still the file seen at load, else say what to do."""
+def _check_unchanged_in_place(path: Path, f: _File) -> None:
+    """A held file's bytes are still those seen at load, unless it was written in place (not replaced)."""
+    if _stamp(os.fstat(f.fd))[2:] != f.stamp[2:]:  # type: ignore[arg-type]
+        raise ModelLoadError(
+            f"{path} was changed in place after the model was loaded from it, and sbert reads large files "
+            "only when first needed: load the model again (or leave the model folder unchanged while a "
+            "model loaded from it is in use)."
+        )
+
+
+def _unchanged(source: Path, stamp: tuple[int, int, int, int]) -> Path:
+    """``source`` if it is still the file seen at load, else say what to do."""
     try:
         unchanged = _stamp(source.stat()) == stamp
     except OSError:
@@ -189,15 +238,15 @@ def _copy_unchanged(source: Path, stamp: tuple[int, int, int, int], path: Path) 
             "files only when first needed: load the model again (or leave the model folder unchanged while "
             "a model loaded from it is in use)."
         )
-    shutil.copyfile(source, path)
+    return source
 
 
-def _copy_descriptor(fd: int, path: Path) -> None:
+def _chunks(fd: int) -> Iterator[bytes]:
+    """A held file's bytes from its start, in pieces."""
     offset = 0
-    with open(path, "wb") as out:
-        while chunk := os.pread(fd, 1 << 22, offset):
-            out.write(chunk)
-            offset += len(chunk)
+    while chunk := os.pread(fd, 1 << 22, offset):
+        yield chunk
+        offset += len(chunk)
 
 
 def _release(fds: list[int], copy: list[Path]) -> None:
