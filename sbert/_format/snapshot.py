@@ -49,14 +49,18 @@ class FolderSnapshot:
     written from the snapshot, kept (and removed) with the snapshot.
     """
 
-    def __init__(self, folder: Path, *, with_onnx: bool = False) -> None:
+    def __init__(self, folder: Path, *, with_onnx: bool = False, private_copy: Path | None = None) -> None:
         self.original = Path(folder)
         self.with_onnx = with_onnx
         self._fds: list[int] = []  # the large files' descriptors, closed with the snapshot
-        self._copy: list[Path] = []  # the private copy, once written, removed with the snapshot
+        # the private copy, once written (``private_copy``: already written), removed with the snapshot
+        self._copy: list[Path] = [] if private_copy is None else [private_copy]
         weakref.finalize(self, _release, self._fds, self._copy)
+        if private_copy is not None:
+            self._files: dict[str, _File] | None = {}
+            return
         try:
-            self._files: dict[str, _File] | None = _take(self.original, with_onnx, self._fds)
+            self._files = _take(self.original, with_onnx, self._fds)
         except FileNotFoundError:
             self._files = None  # gone already (a copy unpickled after the folder was removed)
 
@@ -112,13 +116,8 @@ def _unpickled(original: str, with_onnx: bool, contents: dict[str, tuple[Any, by
     folder = Path(original)
     if _stamps(folder, with_onnx) == {name: tuple(stamp) for name, (stamp, _) in contents.items()}:
         return FolderSnapshot(folder, with_onnx=with_onnx)
-    restored = FolderSnapshot.__new__(FolderSnapshot)
-    restored.original, restored.with_onnx = folder, with_onnx
-    restored._fds, restored._files = [], {}
     writers = {name: functools.partial(Path.write_bytes, data=data) for name, (_, data) in contents.items()}
-    restored._copy = [_private_folder(writers)]
-    weakref.finalize(restored, _release, restored._fds, restored._copy)
-    return restored
+    return FolderSnapshot(folder, with_onnx=with_onnx, private_copy=_private_folder(writers))
 
 
 def _bytes_of(original: Path, name: str, f: _File) -> bytes:
