@@ -63,7 +63,7 @@ def long_corpus(count: int, tokenizer) -> list[str]:
     texts, current = [], []
     for sentence in sentences:
         current.append(sentence)
-        n = len(tokenizer.encode([" ".join(current)])[0].ids)
+        n = len(tokenizer.encode_texts([" ".join(current)])[0].ids)
         if n >= 200:
             if n > 256:
                 current.pop()
@@ -323,7 +323,7 @@ def main() -> None:
     corpora = {"short": short_corpus()[: args.short_limit], "long": long_corpus(args.long_count, tokenizer)}
     results: dict = {"cpu": cpu, "gemm_gflops": {k: v / 1e9 for k, v in rates.items()}, "corpora": {}}
     for corpus_name, texts in corpora.items():
-        tokens = sum(len(e.ids) for e in tokenizer.encode(texts))
+        tokens = sum(len(e.ids) for e in tokenizer.encode_texts(texts))
         corpus_file = work / f"{corpus_name}.json"
         corpus_file.write_text(json.dumps(texts))
         fpt = flops_per_token(config, tokens / len(texts))
