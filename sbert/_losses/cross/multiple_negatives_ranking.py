@@ -83,11 +83,10 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
             # a user's scoring step, called a column at a time as sentence-transformers calls it
             columns = self.candidate_columns(inputs)
             scores = [self.call_model_with_columns(anchors, c, prompt=prompt, task=task) for c in columns]
-        else:
-            # with dropout, one forward a column, the in-batch negatives drawn after the positives' forward
-            logits = self.column_logits(self.ranked_columns(inputs), prompt)
-            scores = list(logits.reshape(-1, len(anchors)))  # a (B,) tensor per column
-        return self.calculate_loss(scores, len(anchors))
+            return self.calculate_loss(scores, len(anchors))
+        # with dropout, one forward a column, the in-batch negatives drawn after the positives' forward;
+        # calculate_loss takes the logits in that flat order as they are (no split into columns to join)
+        return self.calculate_loss(self.column_logits(self.ranked_columns(inputs), prompt), len(anchors))
 
     def candidate_columns(self, inputs: Sequence[Sequence[str]]) -> Iterator[list[str]]:
         """The batch's candidates column by column: the positives, then each column of in-batch negatives
