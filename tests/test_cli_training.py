@@ -24,7 +24,7 @@ def _last_line(capsys) -> str:
 
 def test_eval_sts_default_model_prints_spearman_last(default_model, tmp_path, capsys):
     """The default model's Spearman on STSb test pairs, as its evaluator computes it (on all pairs, 82.03:
-    test_evaluation.py); the first 300 pairs here, to keep the suite's time."""
+    test_evaluation.py, evaluates the full set once); the first 300 pairs here."""
     rows = (DATA / "stsb" / "test.tsv").read_text(encoding="utf-8").splitlines()[:301]
     data = tmp_path / "sts.tsv"
     data.write_text("\n".join(rows) + "\n", encoding="utf-8")
