@@ -1,6 +1,8 @@
-"""sbert's models count as sentence-transformers' in ``isinstance`` once sentence-transformers is imported,
-as libraries recognise a model (mteb's ``evaluate`` refused an sbert model: "No model implementation is
-available for this model"), without sbert importing it. Child processes: each is a fresh import."""
+"""sbert's models count as sentence-transformers' in ``isinstance`` once sentence-transformers is imported, as
+libraries recognise a model (mteb's ``evaluate`` refused an sbert model: "No model implementation is available
+for this model"), without sbert importing it; their tokenizers count as transformers'
+``PreTrainedTokenizerBase`` once transformers' tokenizers are imported. Child processes: each is a fresh
+import."""
 
 from __future__ import annotations
 
@@ -24,12 +26,16 @@ import sbert
 encoder = sbert.SentenceTransformer(sys.argv[1])
 cross = sbert.CrossEncoder(sys.argv[2])
 imported = ["sentence_transformers" in sys.modules, "torch" in sys.modules]
+tokenizers_imported = "transformers.tokenization_utils_base" in sys.modules
 import sentence_transformers as st
+from transformers import PreTrainedTokenizerBase
 print(json.dumps({
     "imported_by_sbert": imported,
     "encoder": [isinstance(encoder, st.SentenceTransformer), isinstance(encoder, st.CrossEncoder)],
     "cross": [isinstance(cross, st.CrossEncoder), isinstance(cross, st.SentenceTransformer)],
     "type": type(encoder).__module__,
+    "tokenizers_imported_by_sbert": tokenizers_imported,
+    "tokenizer": [isinstance(m.tokenizer, PreTrainedTokenizerBase) for m in (encoder, cross)],
     "reference_is_not_sbert": isinstance(st.SentenceTransformer(sys.argv[1]), sbert.SentenceTransformer),
 }))
 """
@@ -50,6 +56,10 @@ def test_models_count_as_sentence_transformers_classes(default_model_path, tmp_p
     found = json.loads(out.stdout.strip().splitlines()[-1])
     # ONNX models: sbert imports neither library; sentence-transformers was imported first or not yet
     assert found["imported_by_sbert"] == [order == "first", order == "first"]
+    assert found["tokenizers_imported_by_sbert"] == (order == "first")
+    # the tokenizers count as transformers' (langchain's from_huggingface_tokenizer checks), made before or
+    # after transformers' tokenizers were imported
+    assert found["tokenizer"] == [True, True]
     assert found["encoder"] == [True, False]
     assert found["cross"] == [True, False]
     assert found["type"] == "sbert.sentence_transformers"  # sbert's own class still

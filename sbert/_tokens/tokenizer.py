@@ -27,6 +27,7 @@ from .class_templates import (
     template_of,
 )
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
+from .transformers_base import count_as_transformers_tokenizer
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
 TOKENIZER_FILES = (
@@ -68,6 +69,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     __module__ = "sbert._tokens.transformers_path"  # the path libraries recognise tokenizers by (see there)
 
     def __init__(self, backend: Any, files: dict[str, bytes], *, max_length: int | None = None) -> None:
+        count_as_transformers_tokenizer(TextTokenizer)  # isinstance(..., PreTrainedTokenizerBase), as there
         self.backend = backend  # tokenizers.Tokenizer
         self.files = files
         config = _json_or_empty(files.get("tokenizer_config.json"))
@@ -370,8 +372,10 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
 
 def is_transformers_tokenizer(tokenizer: Any) -> bool:
-    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers)."""
-    return any(
+    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers); sbert's own
+    counts as one in ``isinstance`` once transformers' tokenizers are imported (see transformers_base), and is
+    not one here."""
+    return not isinstance(tokenizer, TextTokenizer) and any(
         kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
         for kind in type(tokenizer).__mro__
     )
