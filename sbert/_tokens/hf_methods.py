@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -503,7 +504,7 @@ class HuggingFaceTokenizerMethods:
             from tokenizers import Tokenizer
 
             encoder = Tokenizer.from_str(self.backend.to_str())
-            if limit is None:
+            if limit is None or limit > sys.maxsize:  # transformers' "no limit", int(1e30), too
                 encoder.no_truncation()
             else:
                 encoder.enable_truncation(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ TOKENIZER_FILES = (
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
 TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
+_SIDES = ("padding_side", "truncation_side")  # saved once set (see _changed_settings)
 # tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
 # library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
 # others pass them through to sentence-transformers (and its Transformer.load passes its hub options).
@@ -158,9 +160,10 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
     @max_length.setter
     def max_length(self, value: int) -> None:
+        # transformers' "no limit" (int(1e30)) is beyond the Rust tokenizer's integers: no limit there either
+        self.backend.enable_truncation(min(int(value), sys.maxsize), direction=self.truncation_side)
         self._max_length = int(value)
         self._limit_set = True
-        self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
 
     # sentence-transformers 6 reads and sets a model's max_seq_length as its tokenizer's model_max_length
     model_max_length = max_length
@@ -353,17 +356,44 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.files = with_chat_template(self.files, template)
 
     def saved_files(self) -> dict[str, bytes]:
-        """The files :meth:`save` writes: the folder's, with the current limit as ``tokenizer_config.json``'s
-        ``model_max_length``, as a transformers tokenizer's ``save_pretrained`` writes it (and
-        sentence-transformers 6 keeps a model's ``max_seq_length`` there alone), so ``AutoTokenizer`` reads
-        the limit the model has. A tokenizer without a limit of its own, never given one, keeps its file."""
+        """The files :meth:`save` writes: the folder's, with what was set since load written as a
+        transformers tokenizer's ``save_pretrained`` writes it (``_changed_settings``), so ``AutoTokenizer``
+        and a reload read the tokenizer the model has; unchanged files are copied byte for byte."""
         config = _json_or_empty(self.files.get("tokenizer_config.json"))
-        if not (self._limit_set or self.configured_max_length is not None):
+        changed = self._changed_settings(config)
+        if not changed:
             return self.files
-        if config.get("model_max_length") == self.max_length and "tokenizer_config.json" in self.files:
-            return self.files  # unchanged: copied byte for byte
-        config["model_max_length"] = self.max_length
-        return {**self.files, "tokenizer_config.json": _json_bytes(config)}
+        files = {**self.files, "tokenizer_config.json": _json_bytes({**config, **changed})}
+        tokens = {name: value for name, value in changed.items() if name in NAMED_SPECIAL_TOKENS}
+        if tokens and "special_tokens_map.json" in files:  # the older file names them too: kept in step
+            files["special_tokens_map.json"] = _json_bytes(
+                {**_json_or_empty(files["special_tokens_map.json"]), **tokens}
+            )
+        return files
+
+    def _changed_settings(self, config: dict[str, Any]) -> dict[str, Any]:
+        """What ``tokenizer_config.json`` gets on save: the current limit as ``model_max_length`` (which
+        sentence-transformers 6 keeps a model's ``max_seq_length`` in alone; a tokenizer without a limit of
+        its own, never given one, keeps none), the padding and truncation sides, and special tokens set since
+        load (``tokenizer.pad_token = tokenizer.eos_token``), as transformers writes its ``init_kwargs`` with
+        the attributes' values and then its special tokens (its init_kwargs hold the sides only where
+        tokenizer.json pads or truncates; here a side set is never lost on save)."""
+        changed: dict[str, Any] = {}
+        if (self._limit_set or self.configured_max_length is not None) and config.get(
+            "model_max_length"
+        ) != self.max_length:
+            changed["model_max_length"] = self.max_length
+        for name in _SIDES:  # transformers saves them where tokenizer.json pads or truncates: always here
+            if config.get(name, "right") != getattr(self, name):
+                changed[name] = getattr(self, name)
+        loaded = _json_or_empty(self.files.get("special_tokens_map.json"))
+        for name in NAMED_SPECIAL_TOKENS:
+            current = getattr(self, name)
+            if current != _token_content(config.get(name) or loaded.get(name)) and (
+                current is not None or name in config
+            ):
+                changed[name] = current
+        return changed
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
