@@ -67,6 +67,10 @@ class StaticTokenizer(TextTokenizer):
         else:
             self.backend.no_truncation()
 
+    def _reset_backend(self) -> None:
+        """Nothing: sentence-transformers' StaticEmbedding holds a bare ``tokenizers.Tokenizer``, whose
+        truncation and padding a caller sets for good."""
+
     def __getattr__(self, name: str) -> Any:
         if name in _TOKENIZERS_NAMES:
             return getattr(self.backend, name)

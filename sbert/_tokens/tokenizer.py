@@ -90,6 +90,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         self.name_or_path = ""  # the folder, set by from_folder
         self.backend.no_padding()
+        self._handed_out = False  # backend_tokenizer given to a caller, who may change it
         self._forget_copies()
         self._max_length = 0
         self.max_length = max_length or self.configured_max_length or 512
@@ -191,9 +192,24 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     @property
     def backend_tokenizer(self) -> Any:
         """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it. Handed out, it may
-        be changed (its template, normalizer, ...): the copies for other truncation are made again from it."""
+        be changed (its template, normalizer, ...): the copies for other truncation are made again from it,
+        and its truncation and padding are set back before sbert encodes with it, as transformers sets them
+        on every call (``tokenizer.backend_tokenizer.no_truncation()`` leaves ``model.encode`` as it was)."""
         self._forget_copies()
+        self._handed_out = True
         return self.backend
+
+    def _reset_backend(self) -> None:
+        """The Rust tokenizer's truncation and padding as this tokenizer keeps them, where a caller changed
+        them on the handed-out tokenizer."""
+        limit = min(self._max_length, sys.maxsize)
+        side = self.truncation_side
+        wanted = {"max_length": limit, "stride": 0, "strategy": "longest_first", "direction": side}
+        now = self.backend.truncation or {}
+        if any(now.get(key) != value for key, value in wanted.items()):
+            self.backend.enable_truncation(limit, direction=side)
+        if self.backend.padding is not None:
+            self.backend.no_padding()
 
     @property
     def _tokenizer(self) -> Any:
@@ -252,12 +268,16 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def encode_texts(self, texts: Sequence[str]) -> list[Any]:
         """Truncated encodings (no padding) of ``texts``, special tokens added: the batching step every
         tokenizer class has (``pad_encodings`` makes the batch)."""
+        if self._handed_out:
+            self._reset_backend()
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
         """Truncated encodings (no padding) of text pairs ``(a, b)`` as ``[CLS] a [SEP] b [SEP]`` (the
         model's pair template): the longer text loses tokens first, as transformers'
         ``truncation="longest_first"`` (cross-encoders)."""
+        if self._handed_out:
+            self._reset_backend()
         return self.backend.encode_batch([(a, b) for a, b in pairs], add_special_tokens=True)
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[Any]:
@@ -289,6 +309,8 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def _backend_copy(self) -> Any:
         from tokenizers import Tokenizer
 
+        if self._handed_out:
+            self._reset_backend()
         return Tokenizer.from_str(self.backend.to_str())
 
     def pad_encodings(self, encodings: Sequence[Any], side: str | None = None) -> dict[str, np.ndarray]:
