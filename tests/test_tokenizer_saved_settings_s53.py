@@ -1,8 +1,9 @@
 """What is set on ``model.tokenizer`` survives a save, as transformers' ``save_pretrained`` (which
 sentence-transformers' save calls) writes it: the padding and truncation sides (a model set to keep the end of
 long texts came back keeping the start: cosine 0.697 to its own vectors before the save) and special tokens
-set as attributes (``tokenizer.pad_token = tokenizer.eos_token``). ``model_max_length = int(1e30)``,
-transformers' "no limit", is no limit (it raised OverflowError, leaving the old limit in force)."""
+set as attributes (``tokenizer.pad_token = tokenizer.eos_token``, ``do_lower_case``).
+``model_max_length = int(1e30)``, transformers' "no limit", is no limit (it raised OverflowError, leaving the
+old limit in force)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,12 @@ def test_sides_set_on_the_tokenizer_are_saved(fresh_model, tmp_path):
 
 
 def test_special_tokens_set_as_attributes_are_saved(fresh_model, tmp_path):
+    """And ``do_lower_case``, which transformers lets one set (it raised): the tokenizer tokenizes as before,
+    the setting is saved, and a reload follows it."""
     tokenizer = fresh_model.tokenizer
+    cased = tokenizer("Hello")["input_ids"]
+    tokenizer.do_lower_case = False
+    assert tokenizer.do_lower_case is False and tokenizer("Hello")["input_ids"] == cased
     tokenizer.pad_token = tokenizer.sep_token
     padded = tokenizer(["hi", "hello there world"], padding=True)["input_ids"][0]
     assert padded[-1] == tokenizer.sep_token_id
@@ -45,6 +51,8 @@ def test_special_tokens_set_as_attributes_are_saved(fresh_model, tmp_path):
         assert AutoTokenizer.from_pretrained(str(folder)).pad_token == "[SEP]"
     again = SentenceTransformer(str(tmp_path / "model")).tokenizer
     assert again.pad_token == "[SEP]"
+    reference = AutoTokenizer.from_pretrained(str(tmp_path / "model"))
+    assert again("Hello")["input_ids"] == reference("Hello")["input_ids"] != cased
     assert again(["hi", "hello there world"], padding=True)["input_ids"][0] == padded
 
 

@@ -241,9 +241,17 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         the normalizer, :meth:`lowercase_inputs`, as a module's ``do_lower_case`` asks). Other classes have
         no such attribute, as there."""
         default = LOWERCASE_DEFAULTS.get(str(self.loaded_class).removesuffix("Fast"))
-        if default is None:
+        if default is None and not self.__dict__.get("_lower_case_set"):
             raise AttributeError(f"{self.loaded_class or type(self).__name__} has no attribute do_lower_case")
         return _json_or_empty(self.files.get("tokenizer_config.json")).get("do_lower_case", default)
+
+    @do_lower_case.setter
+    def do_lower_case(self, value: Any) -> None:
+        """Set as on a transformers tokenizer: this tokenizer's texts are tokenized as before (its normalizer
+        is made at load), the setting is saved and a reload follows it."""
+        config = _json_or_empty(self.files.get("tokenizer_config.json"))
+        self.files = {**self.files, "tokenizer_config.json": _json_bytes({**config, "do_lower_case": value})}
+        self._lower_case_set = True
 
     def encode(
         self,
