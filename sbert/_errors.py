@@ -176,6 +176,11 @@ class UnavailableDeviceError(InputError, RuntimeError):
     sentence-transformers (``Device string must not be empty``, ``Expected one of cpu, cuda, ...``)."""
 
 
+class CudaNotCompiledError(UnavailableDeviceError, AssertionError):
+    """A CUDA device asked of a torch built without CUDA: also an ``AssertionError``, as torch's "Torch not
+    compiled with CUDA enabled" is under sentence-transformers (code falls back to the CPU on it)."""
+
+
 class EmbeddingShapeError(InputError, RuntimeError, IndexError):
     """Embeddings that cannot be scored against each other (a 0-d input, rows of different widths): also a
     ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim``, ``similarity`` and the

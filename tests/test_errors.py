@@ -793,6 +793,23 @@ def test_a_device_this_machine_lacks_is_an_input_error_when_loading_and_moving(s
     np.testing.assert_allclose(model.encode(SENTENCES), load(st_folder).encode(SENTENCES), atol=TOL)
 
 
+@pytest.mark.parametrize("device", ["cuda", "cuda:1"])
+def test_cuda_on_a_torch_built_without_it_is_also_an_assertion_error(st_folder, model, monkeypatch, device):
+    """As torch's "Torch not compiled with CUDA enabled" under sentence-transformers, which code catches to
+    fall back to the CPU (``except AssertionError``); where CUDA is built but absent it is not one."""
+    import torch
+
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for attempt in (lambda: SentenceTransformer(st_folder, device=device), lambda: model.to(device)):
+        with pytest.raises(AssertionError, match=f"{device!r} is not available.*built without CUDA"):
+            attempt()
+    monkeypatch.setattr(torch.backends.cuda, "is_built", lambda: True)
+    with pytest.raises(InputError) as raised:
+        SentenceTransformer(st_folder, device=device)
+    assert not isinstance(raised.value, AssertionError)
+
+
 def test_available_devices_are_named_as_torch_counts_them(one_cuda):
     from sbert._backends.devices import available_devices, check_device
 

@@ -12,7 +12,7 @@ import os
 import re
 from typing import Any
 
-from .._errors import UnavailableDeviceError, torch_installed
+from .._errors import CudaNotCompiledError, UnavailableDeviceError, torch_installed
 from .._st_loggers import ST_MODEL
 
 # Device types with numbered devices, and how torch counts them.
@@ -134,8 +134,9 @@ def available_devices() -> list[str]:
 def check_device(device: Any) -> str | None:
     """``device`` (a string or ``torch.device``) as a string if this machine has it; ``None`` stays ``None``.
 
-    Raises :class:`UnavailableDeviceError` (an ``InputError`` and a ``RuntimeError``) naming the available
-    devices otherwise.
+    Raises :class:`UnavailableDeviceError` (an ``InputError`` and a ``RuntimeError``; for CUDA on a torch
+    built without it, :class:`CudaNotCompiledError`, also an ``AssertionError`` as torch's) naming the
+    available devices otherwise.
     """
     if device is None:
         return None
@@ -151,8 +152,14 @@ def check_device(device: Any) -> str | None:
     available = available_devices()
     if parsed is not None and _listed(parsed, available):
         return text
-    raise UnavailableDeviceError(
-        f"device {text!r} is not available on this machine; available: {', '.join(available)}."
+    unbuilt = (
+        parsed is not None
+        and parsed.type == "cuda"
+        and not (torch.backends.cuda.is_built() or torch.cuda.is_available())
+    )
+    raise (CudaNotCompiledError if unbuilt else UnavailableDeviceError)(
+        f"device {text!r} is not available on this machine; available: {', '.join(available)}"
+        + (" (this torch was built without CUDA)." if unbuilt else ".")
     )
 
 
