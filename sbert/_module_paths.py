@@ -337,7 +337,44 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         pass
 
 
+class AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Where sbert stands in for sentence-transformers (``sys.modules["sentence_transformers"] = sbert``, to
+    run a library that imports it itself), ``sentence_transformers.<path>`` is sbert's module of that path,
+    the same object. Without it the import system would run sbert's files a second time under the other
+    name (a second ``CrossEncoder`` class, registries and caches), as it finds them through the alias's
+    ``__path__``; so this finder goes first. It does nothing while the name is sentence-transformers' own."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if not fullname.startswith(_ALIAS_PREFIX) or sys.modules.get("sentence_transformers") is not (
+            sbert := sys.modules.get("sbert")
+        ):
+            return None
+        own = sbert.__name__ + fullname[len(_ALIAS_PREFIX) - 1 :]
+        try:
+            module = importlib.import_module(own)
+        except ModuleNotFoundError as e:
+            if e.name is not None and own.startswith(e.name):  # no such module here: not this finder's
+                return None
+            raise
+        spec = importlib.util.spec_from_loader(fullname, self, is_package=hasattr(module, "__path__"))
+        spec.loader_state = (module, module.__spec__)
+        return spec
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        return spec.loader_state[0]
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # the import system set the alias's spec on the module: it keeps its own (and its name)
+        module.__spec__ = module.__spec__.loader_state[1]
+
+
+_ALIAS_PREFIX = "sentence_transformers."
+
+
 def install() -> None:
-    """Put the finder last on ``sys.meta_path`` (once): the real files of a namespace come first."""
+    """Put the class-path finder last on ``sys.meta_path`` (the real files of a namespace come first) and the
+    alias finder first (once each)."""
     if not any(isinstance(finder, ClassPathFinder) for finder in sys.meta_path):
         sys.meta_path.append(ClassPathFinder())
+    if not any(isinstance(finder, AliasFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, AliasFinder())
