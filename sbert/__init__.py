@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import sentence_transformers as _model_class_path  # noqa: F401  (see the note below)
+from . import sentence_transformers as _model_class_path  # (see the note below)
 from ._errors import (
     BackendUnavailableError,
     EmbeddingShapeError,
@@ -29,7 +29,7 @@ from ._missing_extras import install as _install_missing_extras
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
 from ._similarity_function import SimilarityFunction
-from ._tokens import transformers_path as _tokenizer_class_path  # noqa: F401  (see the note below)
+from ._tokens import transformers_path as _tokenizer_class_path  # (see the note below)
 from ._version import __version__
 
 # The modules the model and tokenizer classes name as theirs (``__module__``) are imported with sbert: Ray and
@@ -100,7 +100,7 @@ if TYPE_CHECKING:
         export_static_quantized_openvino_model,
     )
 
-__all__ = [  # the losses of the loss registry are added below
+_PUBLIC = [  # every public name (dir(sbert)); the losses of the loss registry are added below
     "LabelAccuracyEvaluator",
     "MSEEvaluator",
     "MSEEvaluatorFromDataFrame",
@@ -185,7 +185,55 @@ __all__ = [  # the losses of the loss registry are added below
     "similarity_matrix",
 ]
 
-__all__ += sorted(LOSSES)
+_PUBLIC += sorted(LOSSES)
+
+# ``from sbert import *`` gives what sentence-transformers' star import gives (its ``__all__``) and sbert's
+# own errors and index: not the module, loss, evaluator and trainer names, which would replace a script's
+# torch (MSELoss, LayerNorm, Dropout, Transformer), transformers (Trainer, TrainingArguments), datasets
+# (load_dataset) or its own ``__version__``, as they do not under sentence-transformers.
+__all__ = [
+    "CrossEncoder",
+    "CrossEncoderModelCardData",
+    "CrossEncoderTrainer",
+    "CrossEncoderTrainingArguments",
+    "DefaultBatchSampler",
+    "InputExample",
+    "LoggingHandler",
+    "MultiDatasetDefaultBatchSampler",
+    "MultiVectorEncoder",
+    "MultiVectorEncoderModelCardData",
+    "MultiVectorEncoderTrainer",
+    "MultiVectorEncoderTrainingArguments",
+    "ParallelSentencesDataset",
+    "SentenceTransformer",
+    "SentenceTransformerModelCardData",
+    "SentenceTransformerTrainer",
+    "SentenceTransformerTrainingArguments",
+    "SentencesDataset",
+    "SimilarityFunction",
+    "SparseEncoder",
+    "SparseEncoderModelCardData",
+    "SparseEncoderTrainer",
+    "SparseEncoderTrainingArguments",
+    "export_dynamic_quantized_onnx_model",
+    "export_optimized_onnx_model",
+    "export_static_quantized_openvino_model",
+    "mine_hard_negatives",
+    "quantize_embeddings",
+    "resolve_ids",
+    # sbert's own
+    "BackendUnavailableError",
+    "EmbeddingShapeError",
+    "IndexCorruptError",
+    "InputError",
+    "ModelLoadError",
+    "ModelMismatchError",
+    "SbertError",
+    "SearchHit",
+    "SequenceTooLongError",
+    "TruncationWarning",
+    "VectorIndex",
+]
 
 # Names whose modules import torch: loaded on first access.
 _LAZY = {
@@ -294,7 +342,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted(_PUBLIC)
 
 
 _install_module_paths()  # sentence-transformers' class paths: sbert.losses.CoSENTLoss, ...

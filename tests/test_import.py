@@ -24,11 +24,39 @@ def test_import_does_not_load_heavy_libraries():
     assert heavy == []
 
 
-def test_public_names_are_exactly_all():
-    public = {name for name in dir(sbert) if not name.startswith("_")} | {"__version__"}
-    assert public == set(sbert.__all__)
-    for name in sbert.__all__:
+def test_public_names_are_what_dir_lists():
+    public = set(dir(sbert))
+    assert "__version__" in public and set(sbert.__all__) <= public
+    for name in public:
         assert getattr(sbert, name) is not None
+    assert not {"TYPE_CHECKING", "Any", "LOSSES", "annotations"} & public  # the module's own imports
+
+
+def test_star_import_gives_sentence_transformers_names_and_sberts_own():
+    """``from sbert import *`` leaves a script's torch, transformers and datasets names alone, as
+    sentence-transformers' star import does (it replaced ``MSELoss``, ``Trainer``, ``load_dataset`` and the
+    script's ``__version__``)."""
+    import sentence_transformers
+
+    ours: dict = {"MSELoss": object, "Trainer": object, "load_dataset": object, "__version__": "mine"}
+    theirs = dict(ours)
+    exec("from sbert import *", ours)
+    exec("from sentence_transformers import *", theirs)
+    assert set(ours) >= set(theirs)
+    assert {name: ours[name] for name in ("MSELoss", "Trainer", "load_dataset", "__version__")} == {
+        "MSELoss": object,
+        "Trainer": object,
+        "load_dataset": object,
+        "__version__": "mine",
+    }
+    own = set(ours) - set(theirs)
+    assert all(
+        isinstance(ours[name], type)
+        and issubclass(ours[name], (Exception, Warning))
+        or name in {"VectorIndex", "SearchHit"}
+        for name in own
+    ), own
+    assert set(sentence_transformers.__all__) <= set(sbert.__all__)
 
 
 def test_one_exception_tree():
