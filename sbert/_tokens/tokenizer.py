@@ -45,12 +45,18 @@ TOKENIZER_FILES = (
     "chat_template.json",
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
-TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
+TOKENIZER_OPTIONS = (
+    "model_max_length",
+    "do_lower_case",
+    "padding_side",
+    "truncation_side",
+    "clean_up_tokenization_spaces",
+)
 # tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
 # library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
 # others pass them through to sentence-transformers (and its Transformer.load passes its hub options).
 IDLE_TOKENIZER_KWARGS = frozenset(
-    {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
+    {"use_fast", "cache_dir", "revision", "token", "local_files_only"}
     | {"trust_remote_code", "force_download", "subfolder"}
 )
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
@@ -60,6 +66,21 @@ _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.mo
 # tiktoken and reports that instead).
 _CONVERTER_PACKAGES = {"transformers": "transformers"}
 _SENTENCEPIECE_PACKAGES = {"sentencepiece": "sentencepiece", "google.protobuf": "protobuf"}
+# transformers' settings a tokenizer keeps as attributes (the value where tokenizer_config.json has none);
+# its save_pretrained writes each back where the file had it (or tokenizer_kwargs gave it).
+_SAVED_SETTINGS = {
+    "clean_up_tokenization_spaces": False,
+    "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": False,
+    "verbose": False,
+}
+# Classes whose own defaults differ from the base's (their __init__'s keyword defaults in transformers 5).
+_CLASS_SETTINGS = {
+    "ProphetNetTokenizer": {"clean_up_tokenization_spaces": True},
+    "TapasTokenizer": {"clean_up_tokenization_spaces": True},
+    "PLBartTokenizer": {"clean_up_tokenization_spaces": True},
+    "LukeTokenizer": {"clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": True},
+    "MLukeTokenizer": {"clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": True},
+}
 
 
 class TextTokenizer(HuggingFaceTokenizerMethods):
@@ -87,6 +108,12 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         self.name_or_path = ""  # the folder, set by from_folder
+        _apply_settings(self, config)
+        self.deprecation_warnings: dict[str, bool] = {}  # transformers' record of warnings given once
+        # settings the loading model gave besides the files' (sentence-transformers hands transformers a
+        # saved max_seq_length as model_max_length): part of init_kwargs, as there
+        self.loaded_with: dict[str, Any] = {}
+        self.init_inputs: tuple[Any, ...] = ()
         self.backend.no_padding()
         self._forget_copies()
         self._max_length = 0
@@ -133,6 +160,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         tokenizer = cls(backend, files)
         settings = _json_or_empty(files.get("tokenizer_config.json"))
         tokenizer.loaded_class = loaded_class(settings, model_config)
+        _apply_settings(tokenizer, settings)  # the class's own defaults, now that it is known
         tokenizer.name_or_path = str(folder)
         # the unnamed special tokens the class hands on (T5's <extra_id_N> where the folder lists none)
         tokenizer.extra_special_tokens = [token for token in map(_token_content, extra or ()) if token]
@@ -151,6 +179,24 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         if max_length is not None:
             converted.max_length = max_length
         return converted
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """transformers' record of what the tokenizer was made with: tokenizer_config.json's settings (the
+        named special tokens as their ``AddedToken``, ``added_tokens_decoder`` by id, the older
+        ``additional_special_tokens`` as ``extra_special_tokens``) and ``name_or_path``."""
+        config = copy.deepcopy(_json_or_empty(self.files.get("tokenizer_config.json")))
+        config.pop("tokenizer_class", None)
+        if "additional_special_tokens" in config and not config.get("extra_special_tokens"):
+            config["extra_special_tokens"] = config.pop("additional_special_tokens")
+        added = self.backend.get_added_tokens_decoder()
+        by_content = {token.content: token for token in added.values()}
+        for name in NAMED_SPECIAL_TOKENS:
+            content = _token_content(config.get(name))
+            if content in by_content:
+                config[name] = by_content[content]
+        config |= self.loaded_with
+        return {**config, "name_or_path": self.name_or_path, "added_tokens_decoder": added}
 
     @property
     def max_length(self) -> int:
@@ -358,12 +404,20 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         sentence-transformers 6 keeps a model's ``max_seq_length`` there alone), so ``AutoTokenizer`` reads
         the limit the model has. A tokenizer without a limit of its own, never given one, keeps its file."""
         config = _json_or_empty(self.files.get("tokenizer_config.json"))
-        if not (self._limit_set or self.configured_max_length is not None):
-            return self.files
-        if config.get("model_max_length") == self.max_length and "tokenizer_config.json" in self.files:
-            return self.files  # unchanged: copied byte for byte
-        config["model_max_length"] = self.max_length
-        return {**self.files, "tokenizer_config.json": _json_bytes(config)}
+        # the settings the file holds, as they are now (transformers writes back those it was made with)
+        changed = {
+            name: getattr(self, name)
+            for name in _SAVED_SETTINGS
+            if name in config and config[name] != getattr(self, name)
+        }
+        if not (self._limit_set or self.configured_max_length is not None) or (
+            config.get("model_max_length") == self.max_length and "tokenizer_config.json" in self.files
+        ):
+            if not changed:
+                return self.files  # unchanged: copied byte for byte
+        else:
+            config["model_max_length"] = self.max_length
+        return {**self.files, "tokenizer_config.json": _json_bytes({**config, **changed})}
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -379,6 +433,14 @@ def is_transformers_tokenizer(tokenizer: Any) -> bool:
         kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
         for kind in type(tokenizer).__mro__
     )
+
+
+def _apply_settings(tokenizer: TextTokenizer, config: dict[str, Any]) -> None:
+    """transformers' settings kept as attributes (``clean_up_tokenization_spaces``, ...): the
+    tokenizer_config.json's, else the loaded class's default, else transformers'."""
+    own = _CLASS_SETTINGS.get(str(tokenizer.loaded_class).removesuffix("Fast"), {})
+    for name, default in {**_SAVED_SETTINGS, **own}.items():
+        setattr(tokenizer, name, config.get(name, default))
 
 
 def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str, bytes]:
