@@ -258,7 +258,9 @@ class HuggingFaceTokenizerMethods:
         options |= {"return_overflowing_tokens": return_overflowing_tokens, "return_length": return_length}
         options |= {"is_split_into_words": is_split_into_words}
         options |= {"return_special_tokens_mask": return_special_tokens_mask}
-        encodings = None if text is None else self._call_one(text, text_pair, max_length=max_length, **options)
+        encodings = (
+            None if text is None else self._call_one(text, text_pair, max_length=max_length, **options)
+        )
         if text_target is None:
             return encodings
         target_limit = max_length if max_target_length is None else max_target_length
@@ -433,7 +435,9 @@ class HuggingFaceTokenizerMethods:
         sequences = _py(sequences)
         if len(sequences) == 0:
             return []
-        texts = self.decode(sequences, skip_special_tokens, clean_up_tokenization_spaces=clean_up_tokenization_spaces)
+        texts = self.decode(
+            sequences, skip_special_tokens, clean_up_tokenization_spaces=clean_up_tokenization_spaces
+        )
         if isinstance(texts, str):
             _warn_once(
                 "Passing a single sequence to `batch_decode` is deprecated and will be removed in a future "
@@ -504,8 +508,8 @@ class HuggingFaceTokenizerMethods:
             )
         if token_ids_1 is not None:
             raise ValueError(
-                "You should not supply a second sequence if the provided sequence of ids is already formatted "
-                "with special tokens for the model."
+                "You should not supply a second sequence if the provided sequence of ids is already "
+                "formatted with special tokens for the model."
             )
         special = set(self.all_special_ids)
         return [1 if int(token) in special else 0 for token in token_ids_0]
