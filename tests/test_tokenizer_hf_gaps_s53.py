@@ -281,3 +281,17 @@ def test_added_tokens_lengths_and_settings(tokenizers, name):
     for tok in (ours, theirs):
         with pytest.raises(ValueError):
             tok.max_len_single_sentence = 3
+
+
+def test_gist_guide_decodes_as_batch_decode(cleanup_folder):
+    """The GIST losses' guide re-reads the student's texts as sentence-transformers' ``batch_decode`` gives
+    them: cleaned up where the tokenizer's config says so."""
+    from transformers import AutoTokenizer
+
+    from sbert._losses.gist import _decoder
+
+    ours = TextTokenizer.from_folder(cleanup_folder)
+    theirs = AutoTokenizer.from_pretrained(str(cleanup_folder))
+    rows = theirs(TEXTS)["input_ids"]
+    expected = theirs.batch_decode(rows, skip_special_tokens=True)
+    assert _decoder(ours).decode_batch(rows, skip_special_tokens=True) == expected

@@ -452,28 +452,12 @@ class HuggingFaceTokenizerMethods:
         if isinstance(token_ids, dict):
             token_ids = token_ids["input_ids"]
         text = self.backend.decode(_id_list(token_ids), skip_special_tokens=skip_special_tokens)
-        if not (self.clean_up_tokenization_spaces if clean_up is None else clean_up):
-            return text
-        bpe = type(self.backend.model).__name__ == "BPE"
-        if bpe and not self.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output:
-            _warn_once(
-                "Ignoring clean_up_tokenization_spaces=True for BPE tokenizer"
-                f" {self._class_name()}. The clean_up_tokenization post-processing"
-                " step is designed for WordPiece tokenizers and is destructive for BPE"
-                " (it strips spaces before punctuation). Set"
-                " clean_up_tokenization_spaces=False to suppress this warning, or set"
-                " clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True to"
-                " force cleanup anyway."
-            )
-            return text
-        return self.clean_up_tokenization(text)
+        return cleaned_up(self, text, clean_up)
 
     def clean_up_tokenization(self, text: str) -> str:
         """transformers' clean-up of the spaces a decoder leaves before punctuation and in English
         contractions (``"it ' s"`` -> ``"it's"``)."""
-        for spaced, joined in _CLEAN_UP:
-            text = text.replace(spaced, joined)
-        return text
+        return _clean_up_text(text)
 
     def _class_name(self) -> str:
         return str(self.loaded_class or type(self).__name__)
@@ -784,6 +768,37 @@ def _added_token(token: Any, special: bool) -> Any:
     if not isinstance(token, str) or not token:
         raise InputError(f"tokens to add must be non-empty strings or AddedToken, got {token!r}")
     return AddedToken(token, special=special, normalized=not special)
+
+
+def cleaned_up(tokenizer: Any, text: str, clean_up: bool | None = None) -> str:
+    """``text`` decoded by ``tokenizer``, with transformers' clean-up of tokenization spaces where
+    ``clean_up`` (None: the tokenizer's ``clean_up_tokenization_spaces``) asks for it, as its ``decode``
+    applies it: never on a BPE model (a warning instead), unless the tokenizer's
+    ``clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output`` says so."""
+    if clean_up is None:
+        clean_up = getattr(tokenizer, "clean_up_tokenization_spaces", False)
+    if not clean_up:
+        return text
+    bpe = type(tokenizer.backend.model).__name__ == "BPE"
+    if bpe and not getattr(
+        tokenizer, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False
+    ):
+        name = getattr(tokenizer, "loaded_class", None) or type(tokenizer).__name__
+        _warn_once(
+            f"Ignoring clean_up_tokenization_spaces=True for BPE tokenizer {name}. The clean_up_tokenization "
+            "post-processing step is designed for WordPiece tokenizers and is destructive for BPE (it strips "
+            "spaces before punctuation). Set clean_up_tokenization_spaces=False to suppress this warning, or "
+            "set clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True to force "
+            "cleanup anyway."
+        )
+        return text
+    return _clean_up_text(text)
+
+
+def _clean_up_text(text: str) -> str:
+    for spaced, joined in _CLEAN_UP:
+        text = text.replace(spaced, joined)
+    return text
 
 
 def _py(values: Any) -> Any:
