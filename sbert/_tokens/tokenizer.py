@@ -184,7 +184,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def init_kwargs(self) -> dict[str, Any]:
         """transformers' record of what the tokenizer was made with: tokenizer_config.json's settings (the
         named special tokens as their ``AddedToken``, ``added_tokens_decoder`` by id, the older
-        ``additional_special_tokens`` as ``extra_special_tokens``) and ``name_or_path``."""
+        ``additional_special_tokens`` as ``extra_special_tokens``), the limit the model loaded it with,
+        ``name_or_path``, and tokenizer.json's truncation and padding (not the class's vocabulary-file
+        names, ``vocab_file``, ...)."""
         config = copy.deepcopy(_json_or_empty(self.files.get("tokenizer_config.json")))
         config.pop("tokenizer_class", None)
         if "additional_special_tokens" in config and not config.get("extra_special_tokens"):
@@ -196,7 +198,16 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             if content in by_content:
                 config[name] = by_content[content]
         config |= self.loaded_with
-        return {**config, "name_or_path": self.name_or_path, "added_tokens_decoder": added}
+        config |= {"name_or_path": self.name_or_path, "added_tokens_decoder": added}
+        # the truncation and padding tokenizer.json holds, as transformers' TokenizersBackend adds them
+        saved = _json_or_empty(self.files.get("tokenizer.json"))
+        for name, value in {**_file_truncation(saved), **_file_padding(saved)}.items():
+            config.setdefault(name, value)
+        config.setdefault("backend", "tokenizers")
+        # where transformers read it from: a local folder (sbert reads every tokenizer from one)
+        config.setdefault("is_local", bool(self.name_or_path) and Path(self.name_or_path).is_dir())
+        config.setdefault("local_files_only", False)
+        return config
 
     @property
     def max_length(self) -> int:
@@ -433,6 +444,37 @@ def is_transformers_tokenizer(tokenizer: Any) -> bool:
         kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
         for kind in type(tokenizer).__mro__
     )
+
+
+_STRATEGIES = {"LongestFirst": "longest_first", "OnlyFirst": "only_first", "OnlySecond": "only_second"}
+
+
+def _file_truncation(saved: dict[str, Any]) -> dict[str, Any]:
+    """tokenizer.json's truncation as transformers' init_kwargs hold it (none where the file has none)."""
+    truncation = saved.get("truncation")
+    if not isinstance(truncation, dict):
+        return {}
+    return {
+        "max_length": truncation.get("max_length"),
+        "truncation_side": str(truncation.get("direction", "Right")).lower(),
+        "stride": truncation.get("stride", 0),
+        "truncation_strategy": _STRATEGIES.get(truncation.get("strategy"), truncation.get("strategy")),
+    }
+
+
+def _file_padding(saved: dict[str, Any]) -> dict[str, Any]:
+    """tokenizer.json's padding as transformers' init_kwargs hold it (none where the file has none)."""
+    padding = saved.get("padding")
+    if not isinstance(padding, dict):
+        return {}
+    strategy = padding.get("strategy")
+    return {
+        "pad_token": padding.get("pad_token"),
+        "pad_token_type_id": padding.get("pad_type_id", 0),
+        "padding_side": str(padding.get("direction", "Right")).lower(),
+        "max_length": strategy.get("Fixed") if isinstance(strategy, dict) else None,
+        "pad_to_multiple_of": padding.get("pad_to_multiple_of"),
+    }
 
 
 def _apply_settings(tokenizer: TextTokenizer, config: dict[str, Any]) -> None:
