@@ -298,3 +298,47 @@ def test_gist_guide_decodes_as_batch_decode(cleanup_folder):
     rows = theirs(TEXTS)["input_ids"]
     expected = theirs.batch_decode(rows, skip_special_tokens=True)
     assert _decoder(ours).decode_batch(rows, skip_special_tokens=True) == expected
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ bos_token or '' }}<|{{ m['role'] }}|>{{ m['content'] }}{% generation %}"
+    "{% if m['role'] == 'assistant' %} ok{% endif %}{% endgeneration %}{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+CHAT = [{"role": "user", "content": "hi there", "name": None}, {"role": "assistant", "content": "hello you"}]
+
+
+@pytest.fixture(scope="module")
+def chat_tokenizers(default_model_path):
+    """The default model's tokenizer, sbert's and transformers' (copies of their own), with a chat template."""
+    from transformers import AutoTokenizer
+
+    path = default_model_path
+    pair = (TextTokenizer.from_folder(path), AutoTokenizer.from_pretrained(str(path)))
+    for tok in pair:
+        tok.chat_template = CHAT_TEMPLATE
+    return pair
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda tok: tok.apply_chat_template(CHAT, tokenize=False),
+        lambda tok: tok.apply_chat_template(CHAT, tokenize=False, add_generation_prompt=True),
+        lambda tok: tok.apply_chat_template(CHAT),
+        lambda tok: tok.apply_chat_template([CHAT, CHAT[:1]], return_dict=False),
+        lambda tok: tok.apply_chat_template([CHAT, CHAT[:1]], padding=True, return_tensors="pt"),
+        lambda tok: tok.apply_chat_template(CHAT, return_assistant_tokens_mask=True),
+        lambda tok: tok.apply_chat_template(
+            [CHAT, CHAT[:1]], padding=True, return_tensors="np", return_assistant_tokens_mask=True
+        ),
+        lambda tok: tok.apply_chat_template(CHAT, max_length=4, truncation=True, return_dict=False),
+        lambda tok: tok.apply_chat_template(CHAT, tokenize=False, chat_template="{{ messages[0].content }}"),
+        lambda tok: tok.get_chat_template(),
+    ],
+)
+def test_apply_chat_template(chat_tokenizers, call):
+    """transformers' ``apply_chat_template`` on a template set on the tokenizer: rendered, tokenized, batched,
+    with assistant masks."""
+    ours, theirs = chat_tokenizers
+    assert _plain(call(ours)) == _plain(call(theirs))

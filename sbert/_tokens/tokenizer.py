@@ -26,6 +26,7 @@ from .class_templates import (
     special_tokens,
     template_of,
 )
+from .hf_chat import apply_chat_template, chosen_template
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 from .transformers_base import count_as_transformers_tokenizer
 
@@ -408,6 +409,16 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def chat_template(self, template: str | dict[str, str] | None) -> None:
         """Set as transformers saves one: ``chat_template.jinja`` (several, named: ``chat_template.json``)."""
         self.files = with_chat_template(self.files, template)
+
+    def get_chat_template(self, chat_template: str | None = None, tools: Any = None) -> str:
+        """transformers' ``get_chat_template``: the template ``apply_chat_template`` renders with."""
+        return chosen_template(self.chat_template, chat_template, tools)
+
+    def apply_chat_template(self, conversation: Any, *args: Any, **options: Any) -> Any:
+        """transformers' ``apply_chat_template``: messages rendered through the chat template (by
+        transformers' jinja renderer), tokenized by :meth:`__call__` without special tokens unless
+        ``tokenize=False`` (:mod:`.hf_chat`)."""
+        return apply_chat_template(self, conversation, *args, **options)
 
     def saved_files(self) -> dict[str, bytes]:
         """The files :meth:`save` writes: the folder's, with the current limit as ``tokenizer_config.json``'s
