@@ -310,7 +310,7 @@ CHAT = [{"role": "user", "content": "hi there", "name": None}, {"role": "assista
 
 @pytest.fixture(scope="module")
 def chat_tokenizers(default_model_path):
-    """The default model's tokenizer, sbert's and transformers' (copies of their own), with a chat template."""
+    """The default model's tokenizer, sbert's and transformers' (own copies), with a chat template."""
     from transformers import AutoTokenizer
 
     path = default_model_path
