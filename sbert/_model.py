@@ -386,10 +386,11 @@ class SentenceTransformer(SentenceTransformersMethods):
         self._tokenizer = getattr(self._runner, "tokenizer", None) or TextTokenizer.from_folder(
             info.transformer_path, **tokenizer_options
         )
-        self._tokenizer.max_length = (
-            tokenizer_options.get("model_max_length")
-            or info.max_seq_length
-            or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
+        given = tokenizer_options.get("model_max_length") or info.max_seq_length
+        if given and isinstance(self._tokenizer, TextTokenizer):  # transformers' tokenizer loads with it
+            self._tokenizer.loaded_with["model_max_length"] = given
+        self._tokenizer.max_length = given or layout.default_max_seq_length(
+            self._tokenizer, info.max_position_embeddings
         )
         self._do_lower_case = info.do_lower_case
         if info.do_lower_case:  # in the tokenizer's normalizer, as the torch Transformer's

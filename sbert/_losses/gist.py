@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .._tokens.hf_methods import cleaned_up
 from .base import (
     Features,
     Loss,
@@ -137,7 +138,19 @@ def _decoder(tokenizer: Any) -> Any:
     copy = Tokenizer.from_str(backend.to_str())  # the model's own tokenizer is left as it is
     if copy.decoder is None and type(copy.model).__name__ == "WordPiece":
         copy.decoder = decoders.WordPiece(prefix=copy.model.continuing_subword_prefix)
-    return copy
+    return _TokenizersDecoder(copy, tokenizer)
+
+
+class _TokenizersDecoder:
+    """A copy of the student's Rust tokenizer, its texts cleaned up as the tokenizer's ``batch_decode``
+    cleans them (``clean_up_tokenization_spaces``), as sentence-transformers' GIST decodes them."""
+
+    def __init__(self, copy: Any, tokenizer: Any) -> None:
+        self.copy, self.tokenizer = copy, tokenizer
+
+    def decode_batch(self, rows: list[list[int]], skip_special_tokens: bool) -> list[str]:
+        texts = self.copy.decode_batch(rows, skip_special_tokens=skip_special_tokens)
+        return [cleaned_up(self.tokenizer, text) for text in texts]
 
 
 class _TransformersDecoder:

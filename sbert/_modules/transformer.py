@@ -224,6 +224,8 @@ class Transformer(ChatInput, PromptLengths, TransformerAliases, InputModule, met
             self.tokenizer.lowercase_inputs()
         # The caller's model_max_length wins over the saved max_seq_length, uncapped (sentence-transformers').
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
+        if max_seq_length is not None:  # handed to transformers' tokenizer as it loads there
+            self.tokenizer.loaded_with["model_max_length"] = max_seq_length
         if max_seq_length is None:
             config = self.model.config
             max_seq_length = default_max_seq_length(

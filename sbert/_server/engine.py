@@ -70,10 +70,16 @@ def check_vocabulary(tokenizer: Any, rows: Sequence[Sequence[int]], owner: str, 
             )
 
 
+def _as_tei(skip_special_tokens: bool) -> dict[str, bool]:
+    """decode's options as text-embeddings-inference decodes (the tokenizers library's decode: no
+    transformers clean-up of tokenization spaces, whatever the tokenizer's config says)."""
+    return {"skip_special_tokens": skip_special_tokens, "clean_up_tokenization_spaces": False}
+
+
 def decode_rows(tokenizer: Any, rows: list[list[int]], owner: str, skip_special_tokens: bool) -> list[str]:
     """The text of each row of token ids, after :func:`check_vocabulary` (TEI's ``/decode``)."""
     check_vocabulary(tokenizer, rows, owner)
-    return [str(tokenizer.decode(row, skip_special_tokens=skip_special_tokens)) for row in rows]
+    return [str(tokenizer.decode(row, **_as_tei(skip_special_tokens))) for row in rows]
 
 
 class ServedModel:
@@ -251,7 +257,7 @@ class ServedModel:
         if not hasattr(tokenizer, "decode"):
             raise BadInput(f"model {self.name!r} cannot read token ids: a fake model has no vocabulary.")
         check_vocabulary(tokenizer, ids, f"model {self.name!r}", TIKTOKEN_HINT)
-        return [str(tokenizer.decode(row, skip_special_tokens=False)) for row in ids]
+        return [str(tokenizer.decode(row, **_as_tei(False))) for row in ids]
 
     def decode(self, rows: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
         """The text of each row of token ids, by the tokenizer of the model's first reader; 400 naming an id

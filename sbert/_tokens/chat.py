@@ -351,8 +351,8 @@ class ChatTokenizer:
     def pad_encodings(self, encodings: Sequence[Any]) -> dict[str, Any]:
         return self.chat.tokenizer.pad_encodings(encodings)
 
-    def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
-        return str(self.chat.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
+    def decode(self, ids: Any, skip_special_tokens: bool = False, **options: Any) -> str:
+        return str(self.chat.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens, **options))
 
 
 class ChatInput:

@@ -214,8 +214,10 @@ class HuggingFaceTokenizerMethods:
 
     def __call__(
         self,
-        text: str | Sequence[str],
-        text_pair: str | Sequence[str] | None = None,
+        text: Any = None,
+        text_pair: Any = None,
+        text_target: Any = None,
+        text_pair_target: Any = None,
         *,
         padding: bool | str = False,
         truncation: bool | str | None = None,
@@ -231,6 +233,10 @@ class HuggingFaceTokenizerMethods:
         stride: int = 0,
         return_overflowing_tokens: bool = False,
         split_special_tokens: bool = False,
+        is_split_into_words: bool = False,
+        return_special_tokens_mask: bool = False,
+        return_length: bool = False,
+        max_target_length: int | None = None,
     ) -> dict[str, Any]:
         """``verbose``: transformers' switch for its warnings (sbert gives the one of ``padding=True`` with a
         ``max_length`` nothing truncates to, not those of long texts);
@@ -239,17 +245,69 @@ class HuggingFaceTokenizerMethods:
         ``max_length`` that repeat the ``stride`` tokens before them, with ``overflow_to_sample_mapping``
         (each row's text), as a transformers fast tokenizer gives them (a batch even for one text);
         ``split_special_tokens``: a special token's text in the input (``"[SEP]"``) is tokenized as text, as
-        in transformers."""
+        in transformers; ``is_split_into_words``: the input is words (a list of words per text);
+        ``return_special_tokens_mask`` (1 for a special or padded token) and ``return_length`` (each row's
+        length, padding counted) as there; ``text_target`` (and ``text_pair_target``): texts encoded the
+        same way, alone or as ``labels`` next to ``text``'s features (``max_target_length``: their limit)."""
+        if text is None and text_target is None:
+            raise ValueError("You need to specify either `text` or `text_target`.")
+        options = {"padding": padding, "truncation": truncation, "return_tensors": return_tensors}
+        options |= {"add_special_tokens": add_special_tokens, "return_token_type_ids": return_token_type_ids}
+        options |= {"return_attention_mask": return_attention_mask, "verbose": verbose, "stride": stride}
+        options |= {"return_offsets_mapping": return_offsets_mapping, "padding_side": padding_side}
+        options |= {"pad_to_multiple_of": pad_to_multiple_of, "split_special_tokens": split_special_tokens}
+        options |= {"return_overflowing_tokens": return_overflowing_tokens, "return_length": return_length}
+        options |= {"is_split_into_words": is_split_into_words}
+        options |= {"return_special_tokens_mask": return_special_tokens_mask}
+        encodings = (
+            None if text is None else self._call_one(text, text_pair, max_length=max_length, **options)
+        )
+        if text_target is None:
+            return encodings
+        target_limit = max_length if max_target_length is None else max_target_length
+        targets = self._call_one(text_target, text_pair_target, max_length=target_limit, **options)
+        if encodings is None:
+            return targets
+        encodings["labels"] = targets["input_ids"]
+        return encodings
+
+    def _call_one(
+        self,
+        text: Any,
+        text_pair: Any,
+        *,
+        padding: bool | str,
+        truncation: bool | str | None,
+        max_length: int | None,
+        return_tensors: str | None,
+        add_special_tokens: bool,
+        return_token_type_ids: bool | None,
+        return_attention_mask: bool,
+        return_offsets_mapping: bool,
+        verbose: bool,
+        padding_side: str | None,
+        pad_to_multiple_of: int | None,
+        stride: int,
+        return_overflowing_tokens: bool,
+        split_special_tokens: bool,
+        is_split_into_words: bool,
+        return_special_tokens_mask: bool,
+        return_length: bool,
+    ) -> BatchEncoding:
+        """One text (or batch) of :meth:`__call__` encoded, as transformers' ``_encode_plus``."""
         if padding not in _PADDING:
             raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
         side = self.padding_side if padding_side is None else padding_side
         if side not in ("left", "right"):
             raise InputError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
-        single = isinstance(text, str)
+        if is_split_into_words:  # words: a batch is a list of word lists
+            single = not (isinstance(text, (list, tuple)) and text and isinstance(text[0], (list, tuple)))
+        else:
+            single = isinstance(text, str)
         texts = [text] if single else list(text)
         inputs: list[Any] = texts
         if text_pair is not None:
-            pairs = [text_pair] if isinstance(text_pair, str) else list(text_pair)
+            pairs = [text_pair] if single else list(text_pair)
             if len(pairs) != len(texts):
                 raise InputError(f"text_pair has {len(pairs)} texts for {len(texts)} texts")
             inputs = list(zip(texts, pairs))
@@ -257,13 +315,15 @@ class HuggingFaceTokenizerMethods:
             truncation = max_length is not None and padding is False
         if padding is True and max_length is not None and truncation in (False, "do_not_truncate"):
             if verbose:  # padding to the longest text, truncating nothing
-                warnings.warn(MAX_LENGTH_IGNORED, stacklevel=2)
+                warnings.warn(MAX_LENGTH_IGNORED, stacklevel=3)
         if truncation not in _TRUNCATION:
             raise InputError(f"truncation must be one of {_TRUNCATION}, got {truncation!r}")
         limit = (max_length or self.max_length) if truncation not in (False, "do_not_truncate") else None
         strategy = truncation if truncation in ("only_first", "only_second") else "longest_first"
         encoder = self._encoder(limit, strategy, split_special_tokens=split_special_tokens, stride=stride)
-        encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
+        encodings = encoder.encode_batch(
+            inputs, add_special_tokens=add_special_tokens, is_pretokenized=is_split_into_words
+        )
         if return_overflowing_tokens:  # each text's cut-off windows as rows after it
             sources = [index for index, e in enumerate(encodings) for _ in range(1 + len(e.overflowing))]
             encodings = [row for e in encodings for row in (e, *e.overflowing)]
@@ -276,10 +336,15 @@ class HuggingFaceTokenizerMethods:
         padded = None if width is None else (width, side, self.padding_id, self.pad_token or "")
         values = {name: _as(batch[name], return_tensors, single) for name in names}
         out = BatchEncoding(values, encodings=encodings, padding=padded)
+        widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
+        if return_special_tokens_mask:  # 1 for special tokens and padding, as the Rust padding marks it
+            marks = [_padded_row(e.special_tokens_mask, w, 1, side) for e, w in zip(encodings, widths)]
+            out["special_tokens_mask"] = _as(marks, return_tensors, single)
         if return_offsets_mapping:  # each token's (start, end) characters; (0, 0) where padded
-            widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
-            offsets = [_padded_offsets(e.offsets, w, side) for e, w in zip(encodings, widths)]
+            offsets = [_padded_row(e.offsets, w, (0, 0), side) for e, w in zip(encodings, widths)]
             out["offset_mapping"] = _as(offsets, return_tensors, single)
+        if return_length:  # a list even for one text, as transformers keeps it
+            out["length"] = _as(widths, return_tensors, False)
         if return_overflowing_tokens:
             out["overflow_to_sample_mapping"] = _as(sources, return_tensors, False)
         return out
@@ -332,32 +397,146 @@ class HuggingFaceTokenizerMethods:
         decoder = self.backend.decoder
         return decoder.decode(list(tokens)) if decoder is not None else " ".join(tokens)
 
-    def tokenize(self, text: str) -> list[str]:
-        """The tokens of ``text`` without special tokens or truncation."""
-        return self._encoder(None).encode(text, add_special_tokens=False).tokens
+    def tokenize(
+        self, text: Any, pair: Any = None, add_special_tokens: bool = False, **kwargs: Any
+    ) -> list[str]:
+        """The tokens of ``text`` (and ``pair``), without truncation; special tokens only with
+        ``add_special_tokens``; ``split_special_tokens`` and ``is_split_into_words`` as in :meth:`__call__`
+        (transformers ignores its other options here)."""
+        split = bool(kwargs.get("split_special_tokens", False))
+        words = bool(kwargs.get("is_split_into_words", False))
+        encoder = self._encoder(None, split_special_tokens=split)
+        if words and text and isinstance(text[0], (list, tuple)):  # a batch of word lists: the first
+            text, pair = text[0], None if pair is None else pair[0]
+        elif not words and not isinstance(text, str):  # a batch of texts: the first, as transformers
+            text, pair = text[0], None if pair is None else pair[0]
+        pair = pair or None  # an empty pair counts as none there
+        return encoder.encode(text, pair, is_pretokenized=words, add_special_tokens=add_special_tokens).tokens
 
-    def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
-        ids = [ids] if isinstance(ids, (int, np.integer)) else ids
-        return self.backend.decode(_id_list(ids), skip_special_tokens=skip_special_tokens)
+    def decode(self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any) -> str | list[str]:
+        """Text of token ids; a batch (rows of ids: a 2-D array or tensor, a list of lists) gives a list of
+        texts. ``clean_up_tokenization_spaces`` (default: the tokenizer's attribute) removes the spaces the
+        decoder leaves before punctuation and in contractions, as transformers does (not for a BPE model,
+        unless ``clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output``)."""
+        token_ids = _py(token_ids)
+        clean_up = kwargs.pop("clean_up_tokenization_spaces", None)
+        if isinstance(token_ids, (list, tuple)) and token_ids and isinstance(token_ids[0], (list, tuple)):
+            return [self._decode(row, skip_special_tokens, clean_up) for row in token_ids]
+        return self._decode(token_ids, skip_special_tokens, clean_up)
 
-    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False) -> list[str]:
-        return [self.decode(ids, skip_special_tokens) for ids in sequences]
+    def batch_decode(
+        self,
+        sequences: Any,
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        """Texts of rows of token ids (:meth:`decode`'s); one row of ids gives a list of its one text (with
+        transformers' warning)."""
+        sequences = _py(sequences)
+        if len(sequences) == 0:
+            return []
+        texts = self.decode(
+            sequences, skip_special_tokens, clean_up_tokenization_spaces=clean_up_tokenization_spaces
+        )
+        if isinstance(texts, str):
+            _warn_once(
+                "Passing a single sequence to `batch_decode` is deprecated and will be removed in a future "
+                "version, use `decode` instead."
+            )
+            return [texts]
+        return texts
 
-    def convert_ids_to_tokens(self, ids: int | Sequence[int]) -> str | list[str]:
+    def _decode(self, token_ids: Any, skip_special_tokens: bool, clean_up: bool | None) -> str:
+        if isinstance(token_ids, int):
+            token_ids = [token_ids]
+        if isinstance(token_ids, dict):
+            token_ids = token_ids["input_ids"]
+        text = self.backend.decode(_id_list(token_ids), skip_special_tokens=skip_special_tokens)
+        return cleaned_up(self, text, clean_up)
+
+    def clean_up_tokenization(self, text: str) -> str:
+        """transformers' clean-up of the spaces a decoder leaves before punctuation and in English
+        contractions (``"it ' s"`` -> ``"it's"``)."""
+        return _clean_up_text(text)
+
+    def _class_name(self) -> str:
+        return str(self.loaded_class or type(self).__name__)
+
+    def convert_ids_to_tokens(self, ids: Any, skip_special_tokens: bool = False) -> str | list[str]:
+        """The token of an id, or the tokens of ids (the special ones left out with
+        ``skip_special_tokens``)."""
         if isinstance(ids, (int, np.integer)):
             return self.backend.id_to_token(int(ids))
-        return [self.backend.id_to_token(i) for i in _id_list(ids)]
+        skip = set(self.all_special_ids) if skip_special_tokens else set()
+        return [self.backend.id_to_token(i) for i in _id_list(ids) if i not in skip]
 
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> int | list[int]:
-        """Token ids; a token outside the vocabulary is the unknown token's id, as in transformers."""
-        unknown_token = getattr(self.backend.model, "unk_token", None)
-        unknown = self.backend.token_to_id(unknown_token) if unknown_token else None
+        """Token ids; a token outside the vocabulary is the unknown token's id (None where the tokenizer
+        has none), as in transformers, whatever the model type."""
 
         def one(token: str) -> Any:
             found = self.backend.token_to_id(token)
-            return found if found is not None else unknown
+            return found if found is not None else self.unk_token_id
 
         return one(tokens) if isinstance(tokens, str) else [one(t) for t in tokens]
+
+    def get_special_tokens_mask(
+        self, token_ids_0: Any, token_ids_1: Any = None, already_has_special_tokens: bool = False
+    ) -> list[int]:
+        """1 for each special token of ids that already hold them, 0 for the others (data collators, as
+        ``DataCollatorForLanguageModeling``, call it so); transformers' fast tokenizers compute no mask for
+        ids without special tokens either."""
+        if not already_has_special_tokens:
+            raise NotImplementedError(
+                f"{self._class_name()} does not implement get_special_tokens_mask for non-formatted sequences"
+            )
+        if token_ids_1 is not None:
+            raise ValueError(
+                "You should not supply a second sequence if the provided sequence of ids is already "
+                "formatted with special tokens for the model."
+            )
+        special = set(self.all_special_ids)
+        return [1 if int(token) in special else 0 for token in token_ids_0]
+
+    @property
+    def added_tokens_decoder(self) -> dict[int, Any]:
+        """The added tokens by id, as ``tokenizers.AddedToken`` (special tokens included)."""
+        return self.backend.get_added_tokens_decoder()
+
+    @property
+    def added_tokens_encoder(self) -> dict[str, int]:
+        """The added tokens' ids by content, in id order."""
+        return {token.content: index for index, token in sorted(self.added_tokens_decoder.items())}
+
+    def get_added_vocab(self) -> dict[str, int]:
+        """The added tokens' ids by content, in id order (special tokens included, as in transformers 5)."""
+        return self.added_tokens_encoder
+
+    @property
+    def decoder(self) -> Any:
+        """The Rust tokenizer's decoder."""
+        return self.backend.decoder
+
+    @property
+    def max_len_single_sentence(self) -> int:
+        """The most tokens one text may have with the model's special tokens added."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=False)
+
+    @max_len_single_sentence.setter
+    def max_len_single_sentence(self, value: int) -> None:
+        _check_derived_length("max_len_single_sentence", value, self.max_len_single_sentence, self.verbose)
+
+    @property
+    def max_len_sentences_pair(self) -> int:
+        """The most tokens a text pair may have together with the model's special tokens added."""
+        return self.model_max_length - self.num_special_tokens_to_add(pair=True)
+
+    @max_len_sentences_pair.setter
+    def max_len_sentences_pair(self, value: int) -> None:
+        _check_derived_length("max_len_sentences_pair", value, self.max_len_sentences_pair, self.verbose)
+
+    SPECIAL_TOKENS_ATTRIBUTES = list(NAMED_SPECIAL_TOKENS)  # transformers' class attribute
 
     def get_vocab(self) -> dict[str, int]:
         return self.backend.get_vocab(with_added_tokens=True)
@@ -524,6 +703,19 @@ class HuggingFaceTokenizerMethods:
         return str(self.loaded_class).removesuffix("Fast") in _TOKEN_TYPE_CLASSES
 
 
+# transformers' clean_up_tokenization, in its order.
+_CLEAN_UP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
 # A text batch's token features, in the order transformers' tokenizers give them.
 TOKEN_FEATURES = ("input_ids", "token_type_ids", "attention_mask")
 
@@ -579,6 +771,65 @@ def _added_token(token: Any, special: bool) -> Any:
     return AddedToken(token, special=special, normalized=not special)
 
 
+def cleaned_up(tokenizer: Any, text: str, clean_up: bool | None = None) -> str:
+    """``text`` decoded by ``tokenizer``, with transformers' clean-up of tokenization spaces where
+    ``clean_up`` (None: the tokenizer's ``clean_up_tokenization_spaces``) asks for it, as its ``decode``
+    applies it: never on a BPE model (a warning instead), unless the tokenizer's
+    ``clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output`` says so."""
+    if clean_up is None:
+        clean_up = getattr(tokenizer, "clean_up_tokenization_spaces", False)
+    if not clean_up:
+        return text
+    bpe = type(tokenizer.backend.model).__name__ == "BPE"
+    if bpe and not getattr(
+        tokenizer, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False
+    ):
+        name = getattr(tokenizer, "loaded_class", None) or type(tokenizer).__name__
+        _warn_once(
+            f"Ignoring clean_up_tokenization_spaces=True for BPE tokenizer {name}. The clean_up_tokenization "
+            "post-processing step is designed for WordPiece tokenizers and is destructive for BPE (it strips "
+            "spaces before punctuation). Set clean_up_tokenization_spaces=False to suppress this warning, or "
+            "set clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=True to force "
+            "cleanup anyway."
+        )
+        return text
+    return _clean_up_text(text)
+
+
+def _clean_up_text(text: str) -> str:
+    for spaced, joined in _CLEAN_UP:
+        text = text.replace(spaced, joined)
+    return text
+
+
+def _py(values: Any) -> Any:
+    """Token ids as Python ints and lists (numpy arrays, torch tensors, lists of them), as transformers'
+    ``to_py_obj``."""
+    if hasattr(values, "tolist"):  # numpy arrays and scalars, torch tensors
+        return values.tolist()
+    if isinstance(values, (list, tuple)):
+        return [_py(value) for value in values]
+    return values
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """A message logged once per process, as transformers' ``logger.warning_once``."""
+    if message not in _warned:
+        _warned.add(message)
+        logging.getLogger(__name__).warning(message)
+
+
+def _check_derived_length(name: str, value: int, current: int, verbose: bool) -> None:
+    """transformers' setters of the derived lengths: the value they have is accepted (warned about once,
+    where ``verbose``), any other refused."""
+    if value != current or not verbose:
+        raise ValueError(f"Setting '{name}' is now deprecated. This value is automatically set up.")
+    _warn_once(f"Setting '{name}' is now deprecated. This value is automatically set up.")
+
+
 def _id_list(ids: Any) -> list[int]:
     if hasattr(ids, "tolist"):  # numpy arrays and torch tensors
         ids = ids.tolist()
@@ -613,9 +864,10 @@ def _indices(batch_or_index: int, index: int | None) -> tuple[int, int]:
     return (0, batch_or_index) if index is None else (batch_or_index, index)
 
 
-def _padded_offsets(offsets: list[tuple[int, int]], width: int, side: str) -> list[tuple[int, int]]:
-    fill = [(0, 0)] * (width - len(offsets))
-    return fill + list(offsets) if side == "left" else list(offsets) + fill
+def _padded_row(row: Sequence[Any], width: int, fill: Any, side: str) -> list[Any]:
+    """One row of per-token values padded up to ``width`` with ``fill`` on ``side``."""
+    extra = [fill] * (width - len(row))
+    return extra + list(row) if side == "left" else list(row) + extra
 
 
 def _as(values: Any, return_tensors: str | None, single: bool) -> Any:

@@ -27,6 +27,7 @@ from .class_templates import (
     special_tokens,
     template_of,
 )
+from .hf_chat import apply_chat_template, chosen_template
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 from .transformers_base import count_as_transformers_tokenizer
 
@@ -46,13 +47,19 @@ TOKENIZER_FILES = (
     "chat_template.json",
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
-TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
+TOKENIZER_OPTIONS = (
+    "model_max_length",
+    "do_lower_case",
+    "padding_side",
+    "truncation_side",
+    "clean_up_tokenization_spaces",
+)
 _SIDES = ("padding_side", "truncation_side")  # saved once set (see _changed_settings)
 # tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
 # library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
 # others pass them through to sentence-transformers (and its Transformer.load passes its hub options).
 IDLE_TOKENIZER_KWARGS = frozenset(
-    {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
+    {"use_fast", "cache_dir", "revision", "token", "local_files_only"}
     | {"trust_remote_code", "force_download", "subfolder"}
 )
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
@@ -62,6 +69,21 @@ _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.mo
 # tiktoken and reports that instead).
 _CONVERTER_PACKAGES = {"transformers": "transformers"}
 _SENTENCEPIECE_PACKAGES = {"sentencepiece": "sentencepiece", "google.protobuf": "protobuf"}
+# transformers' settings a tokenizer keeps as attributes (the value where tokenizer_config.json has none);
+# its save_pretrained writes each back where the file had it (or tokenizer_kwargs gave it).
+_SAVED_SETTINGS = {
+    "clean_up_tokenization_spaces": False,
+    "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": False,
+    "verbose": False,
+}
+# Classes whose own defaults differ from the base's (their __init__'s keyword defaults in transformers 5).
+_CLASS_SETTINGS = {
+    "ProphetNetTokenizer": {"clean_up_tokenization_spaces": True},
+    "TapasTokenizer": {"clean_up_tokenization_spaces": True},
+    "PLBartTokenizer": {"clean_up_tokenization_spaces": True},
+    "LukeTokenizer": {"clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": True},
+    "MLukeTokenizer": {"clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": True},
+}
 
 
 class TextTokenizer(HuggingFaceTokenizerMethods):
@@ -89,6 +111,12 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         self.name_or_path = ""  # the folder, set by from_folder
+        _apply_settings(self, config)
+        self.deprecation_warnings: dict[str, bool] = {}  # transformers' record of warnings given once
+        # settings the loading model gave besides the files' (sentence-transformers hands transformers a
+        # saved max_seq_length as model_max_length): part of init_kwargs, as there
+        self.loaded_with: dict[str, Any] = {}
+        self.init_inputs: tuple[Any, ...] = ()
         self.backend.no_padding()
         self._handed_out = False  # backend_tokenizer given to a caller, who may change it
         self._forget_copies()
@@ -136,6 +164,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         tokenizer = cls(backend, files)
         settings = _json_or_empty(files.get("tokenizer_config.json"))
         tokenizer.loaded_class = loaded_class(settings, model_config)
+        _apply_settings(tokenizer, settings)  # the class's own defaults, now that it is known
         tokenizer.name_or_path = str(folder)
         # the unnamed special tokens the class hands on (T5's <extra_id_N> where the folder lists none)
         tokenizer.extra_special_tokens = [token for token in map(_token_content, extra or ()) if token]
@@ -154,6 +183,35 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         if max_length is not None:
             converted.max_length = max_length
         return converted
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """transformers' record of what the tokenizer was made with: tokenizer_config.json's settings (the
+        named special tokens as their ``AddedToken``, ``added_tokens_decoder`` by id, the older
+        ``additional_special_tokens`` as ``extra_special_tokens``), the limit the model loaded it with,
+        ``name_or_path``, and tokenizer.json's truncation and padding (not the class's vocabulary-file
+        names, ``vocab_file``, ...)."""
+        config = copy.deepcopy(_json_or_empty(self.files.get("tokenizer_config.json")))
+        config.pop("tokenizer_class", None)
+        if "additional_special_tokens" in config and not config.get("extra_special_tokens"):
+            config["extra_special_tokens"] = config.pop("additional_special_tokens")
+        added = self.backend.get_added_tokens_decoder()
+        by_content = {token.content: token for token in added.values()}
+        for name in NAMED_SPECIAL_TOKENS:
+            content = _token_content(config.get(name))
+            if content in by_content:
+                config[name] = by_content[content]
+        config |= self.loaded_with
+        config |= {"name_or_path": self.name_or_path, "added_tokens_decoder": added}
+        # the truncation and padding tokenizer.json holds, as transformers' TokenizersBackend adds them
+        saved = _json_or_empty(self.files.get("tokenizer.json"))
+        for name, value in {**_file_truncation(saved), **_file_padding(saved)}.items():
+            config.setdefault(name, value)
+        config.setdefault("backend", "tokenizers")
+        # where transformers read it from: a local folder (sbert reads every tokenizer from one)
+        config.setdefault("is_local", bool(self.name_or_path) and Path(self.name_or_path).is_dir())
+        config.setdefault("local_files_only", False)
+        return config
 
     @property
     def max_length(self) -> int:
@@ -385,6 +443,16 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """Set as transformers saves one: ``chat_template.jinja`` (several, named: ``chat_template.json``)."""
         self.files = with_chat_template(self.files, template)
 
+    def get_chat_template(self, chat_template: str | None = None, tools: Any = None) -> str:
+        """transformers' ``get_chat_template``: the template ``apply_chat_template`` renders with."""
+        return chosen_template(self.chat_template, chat_template, tools)
+
+    def apply_chat_template(self, conversation: Any, *args: Any, **options: Any) -> Any:
+        """transformers' ``apply_chat_template``: messages rendered through the chat template (by
+        transformers' jinja renderer), tokenized by :meth:`__call__` without special tokens unless
+        ``tokenize=False`` (:mod:`.hf_chat`)."""
+        return apply_chat_template(self, conversation, *args, **options)
+
     def saved_files(self) -> dict[str, bytes]:
         """The files :meth:`save` writes: the folder's, with what was set since load written as a
         transformers tokenizer's ``save_pretrained`` writes it (``_changed_settings``), so ``AutoTokenizer``
@@ -404,8 +472,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def _changed_settings(self, config: dict[str, Any]) -> dict[str, Any]:
         """What ``tokenizer_config.json`` gets on save: the current limit as ``model_max_length`` (which
         sentence-transformers 6 keeps a model's ``max_seq_length`` in alone; a tokenizer without a limit of
-        its own, never given one, keeps none), the padding and truncation sides, and special tokens set since
-        load (``tokenizer.pad_token = tokenizer.eos_token``), as transformers writes its ``init_kwargs`` with
+        its own, never given one, keeps none), the padding and truncation sides, the settings the file holds
+        (``clean_up_tokenization_spaces``) as they are now, and special tokens set since load
+        (``tokenizer.pad_token = tokenizer.eos_token``), as transformers writes its ``init_kwargs`` with
         the attributes' values and then its special tokens (its init_kwargs hold the sides only where
         tokenizer.json pads or truncates; here a side set is never lost on save)."""
         changed: dict[str, Any] = {}
@@ -415,6 +484,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             changed["model_max_length"] = self.max_length
         for name in _SIDES:  # transformers saves them where tokenizer.json pads or truncates: always here
             if config.get(name, "right") != getattr(self, name):
+                changed[name] = getattr(self, name)
+        for name in _SAVED_SETTINGS:  # written back where the file has them, as transformers does
+            if name in config and config[name] != getattr(self, name):
                 changed[name] = getattr(self, name)
         loaded = _json_or_empty(self.files.get("special_tokens_map.json"))
         for name in NAMED_SPECIAL_TOKENS:
@@ -439,6 +511,45 @@ def is_transformers_tokenizer(tokenizer: Any) -> bool:
         kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
         for kind in type(tokenizer).__mro__
     )
+
+
+_STRATEGIES = {"LongestFirst": "longest_first", "OnlyFirst": "only_first", "OnlySecond": "only_second"}
+
+
+def _file_truncation(saved: dict[str, Any]) -> dict[str, Any]:
+    """tokenizer.json's truncation as transformers' init_kwargs hold it (none where the file has none)."""
+    truncation = saved.get("truncation")
+    if not isinstance(truncation, dict):
+        return {}
+    return {
+        "max_length": truncation.get("max_length"),
+        "truncation_side": str(truncation.get("direction", "Right")).lower(),
+        "stride": truncation.get("stride", 0),
+        "truncation_strategy": _STRATEGIES.get(truncation.get("strategy"), truncation.get("strategy")),
+    }
+
+
+def _file_padding(saved: dict[str, Any]) -> dict[str, Any]:
+    """tokenizer.json's padding as transformers' init_kwargs hold it (none where the file has none)."""
+    padding = saved.get("padding")
+    if not isinstance(padding, dict):
+        return {}
+    strategy = padding.get("strategy")
+    return {
+        "pad_token": padding.get("pad_token"),
+        "pad_token_type_id": padding.get("pad_type_id", 0),
+        "padding_side": str(padding.get("direction", "Right")).lower(),
+        "max_length": strategy.get("Fixed") if isinstance(strategy, dict) else None,
+        "pad_to_multiple_of": padding.get("pad_to_multiple_of"),
+    }
+
+
+def _apply_settings(tokenizer: TextTokenizer, config: dict[str, Any]) -> None:
+    """transformers' settings kept as attributes (``clean_up_tokenization_spaces``, ...): the
+    tokenizer_config.json's, else the loaded class's default, else transformers'."""
+    own = _CLASS_SETTINGS.get(str(tokenizer.loaded_class).removesuffix("Fast"), {})
+    for name, default in {**_SAVED_SETTINGS, **own}.items():
+        setattr(tokenizer, name, config.get(name, default))
 
 
 def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str, bytes]:
