@@ -72,3 +72,14 @@ def test_transformers_no_limit_value_means_no_limit(fresh_model, default_model_p
     assert ours == reference(text, truncation=True)["input_ids"] and len(ours) == 602
     assert fresh_model.tokenizer.encode_texts([text])[0].ids == ours  # the model's own batching step too
     assert fresh_model.max_seq_length == int(1e30)
+
+
+def test_a_special_token_outside_the_vocabulary_has_the_unknown_id(fresh_model, default_model_path):
+    """As in transformers (it was None, and padding wrote id 0)."""
+    reference = AutoTokenizer.from_pretrained(str(default_model_path))
+    for tokenizer in (fresh_model.tokenizer, reference):
+        tokenizer.pad_token = "<not in the vocabulary>"
+    assert fresh_model.tokenizer.pad_token_id == reference.pad_token_id == reference.unk_token_id
+    texts = ["hi", "hello there world"]
+    ours = fresh_model.tokenizer(texts, padding=True)["input_ids"]
+    assert ours == reference(texts, padding=True)["input_ids"]

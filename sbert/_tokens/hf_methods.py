@@ -184,12 +184,15 @@ class BatchEncoding(dict):
 
 
 def _special_id_property(name: str) -> property:
-    """``<name>_id``, read off the named token; setting it names the token of that id (``None`` unsets
-    it), as in transformers."""
+    """``<name>_id``, read off the named token (a token outside the vocabulary: the unknown token's id);
+    setting it names the token of that id (``None`` unsets it), as in transformers."""
 
     def get(self: Any) -> int | None:
         token = getattr(self, name, None)
-        return None if token is None else self.backend.token_to_id(token)
+        if token is None:
+            return None
+        found = self.backend.token_to_id(token)  # outside the vocabulary: the unknown token's, as there
+        return self.unk_token_id if found is None and name != "unk_token" else found
 
     def set(self: Any, token_id: int | None) -> None:
         setattr(self, name, None if token_id is None else self.backend.id_to_token(int(token_id)))
