@@ -83,3 +83,24 @@ def test_a_special_token_outside_the_vocabulary_has_the_unknown_id(fresh_model, 
     texts = ["hi", "hello there world"]
     ours = fresh_model.tokenizer(texts, padding=True)["input_ids"]
     assert ours == reference(texts, padding=True)["input_ids"]
+
+
+def test_split_special_tokens_set_on_the_tokenizer_applies_to_calls_and_encode(
+    fresh_model, st_default_model, tmp_path
+):
+    """As transformers' attribute (it was ignored): calls and ``model.encode`` read a special token's text
+    as text; a call's own ``split_special_tokens=False`` still wins."""
+    text = "a [SEP] b"
+    before = fresh_model.encode([text])
+    fresh_model.tokenizer.split_special_tokens = True
+    st_default_model.tokenizer.split_special_tokens = True
+    try:
+        reference_ids = st_default_model.tokenizer(text)["input_ids"]
+        reference_vectors = st_default_model.encode([text])
+    finally:
+        st_default_model.tokenizer.split_special_tokens = False
+    assert fresh_model.tokenizer(text)["input_ids"] == reference_ids
+    assert fresh_model.tokenizer.encode(text) == reference_ids
+    np.testing.assert_allclose(fresh_model.encode([text]), reference_vectors, atol=1e-6)
+    assert np.abs(fresh_model.encode([text]) - before).max() > 1e-3
+    assert fresh_model.tokenizer(text, split_special_tokens=False)["input_ids"] == [101, 1037, 102, 1038, 102]

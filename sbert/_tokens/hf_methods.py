@@ -235,7 +235,7 @@ class HuggingFaceTokenizerMethods:
         pad_to_multiple_of: int | None = None,
         stride: int = 0,
         return_overflowing_tokens: bool = False,
-        split_special_tokens: bool = False,
+        split_special_tokens: bool | None = None,
         is_split_into_words: bool = False,
         return_special_tokens_mask: bool = False,
         return_length: bool = False,
@@ -248,7 +248,8 @@ class HuggingFaceTokenizerMethods:
         ``max_length`` that repeat the ``stride`` tokens before them, with ``overflow_to_sample_mapping``
         (each row's text), as a transformers fast tokenizer gives them (a batch even for one text);
         ``split_special_tokens``: a special token's text in the input (``"[SEP]"``) is tokenized as text, as
-        in transformers; ``is_split_into_words``: the input is words (a list of words per text);
+        in transformers (None: the tokenizer's ``split_special_tokens``); ``is_split_into_words``: the input
+        is words (a list of words per text);
         ``return_special_tokens_mask`` (1 for a special or padded token) and ``return_length`` (each row's
         length, padding counted) as there; ``text_target`` (and ``text_pair_target``): texts encoded the
         same way, alone or as ``labels`` next to ``text``'s features (``max_target_length``: their limit)."""
@@ -292,7 +293,7 @@ class HuggingFaceTokenizerMethods:
         pad_to_multiple_of: int | None,
         stride: int,
         return_overflowing_tokens: bool,
-        split_special_tokens: bool,
+        split_special_tokens: bool | None,
         is_split_into_words: bool,
         return_special_tokens_mask: bool,
         return_length: bool,
@@ -406,7 +407,7 @@ class HuggingFaceTokenizerMethods:
         """The tokens of ``text`` (and ``pair``), without truncation; special tokens only with
         ``add_special_tokens``; ``split_special_tokens`` and ``is_split_into_words`` as in :meth:`__call__`
         (transformers ignores its other options here)."""
-        split = bool(kwargs.get("split_special_tokens", False))
+        split = kwargs.get("split_special_tokens")
         words = bool(kwargs.get("is_split_into_words", False))
         encoder = self._encoder(None, split_special_tokens=split)
         if words and text and isinstance(text[0], (list, tuple)):  # a batch of word lists: the first
@@ -663,18 +664,21 @@ class HuggingFaceTokenizerMethods:
         limit: int | None,
         strategy: str = "longest_first",
         *,
-        split_special_tokens: bool = False,
+        split_special_tokens: bool | None = None,
         stride: int = 0,
     ) -> Any:
         """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy`` and ``stride`` (the
         tokens each overflowing window repeats) (and, with ``split_special_tokens``, tokenizing special
         tokens' text as text): the model's own or its cached
         untruncated copy for those, a copy kept per setting for others (the shared one never changes; the
-        copies are dropped when it does, ``_forget_copies``)."""
-        if not split_special_tokens and limit is None:
+        copies are dropped when it does, ``_forget_copies``). ``split_special_tokens`` None: the tokenizer's
+        setting, which its own Rust tokenizer and copies have."""
+        own_split = self.backend.encode_special_tokens
+        split_special_tokens = own_split if split_special_tokens is None else bool(split_special_tokens)
+        if split_special_tokens == own_split and limit is None:
             return self.untruncated_backend()
         if (
-            not split_special_tokens
+            split_special_tokens == own_split
             and limit == self.max_length
             and (strategy, stride) == ("longest_first", 0)
         ):

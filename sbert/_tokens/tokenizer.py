@@ -73,6 +73,7 @@ _SENTENCEPIECE_PACKAGES = {"sentencepiece": "sentencepiece", "google.protobuf": 
 # its save_pretrained writes each back where the file had it (or tokenizer_kwargs gave it).
 _SAVED_SETTINGS = {
     "clean_up_tokenization_spaces": False,
+    "split_special_tokens": False,
     "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output": False,
     "verbose": False,
 }
@@ -320,7 +321,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         truncation: bool | str | None = None,
         max_length: int | None = None,
         *,
-        split_special_tokens: bool = False,
+        split_special_tokens: bool | None = None,
         **options: Any,
     ) -> Any:
         """Token ids as a transformers tokenizer's ``encode(text, text_pair, ...)`` gives them: one list for a
@@ -377,7 +378,20 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
         if self._handed_out:
             self._reset_backend()
-        return Tokenizer.from_str(self.backend.to_str())
+        copied = Tokenizer.from_str(self.backend.to_str())
+        copied.encode_special_tokens = self.backend.encode_special_tokens  # not in the serialized form
+        return copied
+
+    @property
+    def split_special_tokens(self) -> bool:
+        """transformers' setting: a special token's text in the input (``"[SEP]"``) is tokenized as text, by
+        every call and by ``model.encode`` (tokenizer_config.json's, else False)."""
+        return bool(self.backend.encode_special_tokens)
+
+    @split_special_tokens.setter
+    def split_special_tokens(self, value: bool) -> None:
+        self.backend.encode_special_tokens = bool(value)
+        self._forget_copies()  # made again with the setting
 
     def pad_encodings(self, encodings: Sequence[Any], side: str | None = None) -> dict[str, np.ndarray]:
         """Pad encodings to the longest into int64 arrays ``(B, T)``, on ``side`` (default: the tokenizer's
