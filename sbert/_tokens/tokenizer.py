@@ -204,9 +204,17 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
                 config[name] = by_content[content]
         config |= self.loaded_with
         config |= {"name_or_path": self.name_or_path, "added_tokens_decoder": added}
-        # the truncation and padding tokenizer.json holds, as transformers' TokenizersBackend adds them
-        saved = _json_or_empty(self.files.get("tokenizer.json"))
-        for name, value in {**_file_truncation(saved), **_file_padding(saved)}.items():
+        # the truncation and padding tokenizer.json holds, as transformers' TokenizersBackend adds them (the
+        # file, megabytes for large vocabularies, parsed once while it stays the same)
+        source = self.files.get("tokenizer.json")
+        cached = self.__dict__.get("_file_settings")
+        if cached is None or cached[0] is not source:
+            saved = _json_or_empty(source)
+            cached = self.__dict__["_file_settings"] = (
+                source,
+                {**_file_truncation(saved), **_file_padding(saved)},
+            )
+        for name, value in cached[1].items():
             config.setdefault(name, value)
         config.setdefault("backend", "tokenizers")
         # where transformers read it from: a local folder (sbert reads every tokenizer from one)
