@@ -56,6 +56,7 @@ def test_names_only_transformers_defines_stay_missing(default_model):
     assert theirs, "transformers' class defines names sbert's lacks (apply_chat_template, ...)"
     reached = sorted(name for name in theirs if hasattr(tokenizer, name))
     assert reached == [], f"transformers' code reached through the base: {reached}"
+    assert not set(dir(tokenizer)) & theirs  # dir() lists only what reads
     with pytest.raises(AttributeError, match="no_such_name"):
         tokenizer.no_such_name  # noqa: B018 (transformers' __getattr__ would log and answer special names)
 

@@ -55,6 +55,18 @@ def _no_attribute(self: Any, name: str) -> Any:
     raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
+def _listed_names(self: Any) -> list[str]:
+    """``dir()`` without the names the base hides (code that reads every name ``dir`` lists would fail)."""
+
+    def shown(name: str) -> bool:
+        if name in self.__dict__:
+            return True
+        owner = next((vars(kind) for kind in type(self).__mro__ if name in vars(kind)), {})
+        return not isinstance(owner.get(name), _Missing)
+
+    return [name for name in object.__dir__(self) if shown(name)]
+
+
 def _transformers_base() -> type:
     """The base, made on first use from the imported ``PreTrainedTokenizerBase``; called under ``_lock``."""
     global _base
@@ -69,6 +81,7 @@ def _transformers_base() -> type:
             __setattr__=object.__setattr__,
             __delattr__=object.__delattr__,
             __repr__=object.__repr__,
+            __dir__=_listed_names,
         )
         _base = type("TransformersTokenizerBase", (reference,), namespace)
     return _base
