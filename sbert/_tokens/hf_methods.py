@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._errors import InputError
-from .hf_pad import MAX_LENGTH_IGNORED, pad_features
+from .hf_pad import MAX_LENGTH_IGNORED, as_python, pad_features
 
 # Tokenizer classes whose models take token_type_ids (transformers 5's model_input_names; a "Fast" name is
 # its class too); others return ids and the attention mask only.
@@ -422,7 +422,7 @@ class HuggingFaceTokenizerMethods:
         texts. ``clean_up_tokenization_spaces`` (default: the tokenizer's attribute) removes the spaces the
         decoder leaves before punctuation and in contractions, as transformers does (not for a BPE model,
         unless ``clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output``)."""
-        token_ids = _py(token_ids)
+        token_ids = as_python(token_ids)
         clean_up = kwargs.pop("clean_up_tokenization_spaces", None)
         if isinstance(token_ids, (list, tuple)) and token_ids and isinstance(token_ids[0], (list, tuple)):
             return [self._decode(row, skip_special_tokens, clean_up) for row in token_ids]
@@ -437,7 +437,7 @@ class HuggingFaceTokenizerMethods:
     ) -> list[str]:
         """Texts of rows of token ids (:meth:`decode`'s); one row of ids gives a list of its one text (with
         transformers' warning)."""
-        sequences = _py(sequences)
+        sequences = as_python(sequences)
         if len(sequences) == 0:
             return []
         texts = self.decode(
@@ -809,16 +809,6 @@ def _clean_up_text(text: str) -> str:
     return text
 
 
-def _py(values: Any) -> Any:
-    """Token ids as Python ints and lists (numpy arrays, torch tensors, lists of them), as transformers'
-    ``to_py_obj``."""
-    if hasattr(values, "tolist"):  # numpy arrays and scalars, torch tensors
-        return values.tolist()
-    if isinstance(values, (list, tuple)):
-        return [_py(value) for value in values]
-    return values
-
-
 _warned: set[str] = set()
 
 
@@ -845,15 +835,10 @@ def _id_list(ids: Any) -> list[int]:
 
 def _row_lists(encodings: list[Any], width: int, pad_id: int, side: str) -> dict[str, list[list[int]]]:
     """The rows of ``encodings`` as lists, each padded up to ``width`` (a longer one kept as it is)."""
-
-    def padded(row: list[int], fill: int) -> list[int]:
-        extra = [fill] * (width - len(row))  # empty where the row is as long or longer
-        return extra + list(row) if side == "left" else list(row) + extra
-
     return {
-        "input_ids": [padded(e.ids, pad_id) for e in encodings],
-        "token_type_ids": [padded(e.type_ids, 0) for e in encodings],
-        "attention_mask": [padded(e.attention_mask, 0) for e in encodings],
+        "input_ids": [_padded_row(e.ids, width, pad_id, side) for e in encodings],
+        "token_type_ids": [_padded_row(e.type_ids, width, 0, side) for e in encodings],
+        "attention_mask": [_padded_row(e.attention_mask, width, 0, side) for e in encodings],
     }
 
 
@@ -872,8 +857,8 @@ def _indices(batch_or_index: int, index: int | None) -> tuple[int, int]:
 
 
 def _padded_row(row: Sequence[Any], width: int, fill: Any, side: str) -> list[Any]:
-    """One row of per-token values padded up to ``width`` with ``fill`` on ``side``."""
-    extra = [fill] * (width - len(row))
+    """One row of per-token values padded up to ``width`` with ``fill`` on ``side`` (a longer one kept)."""
+    extra = [fill] * (width - len(row))  # empty where the row is as long or longer
     return extra + list(row) if side == "left" else list(row) + extra
 
 

@@ -67,7 +67,7 @@ def pad_features(tokenizer: Any, encoded_inputs: Any, options: dict[str, Any]) -
     kind = _tensor_kind(ids)
     if kind is not None:  # tensors or arrays: padded as lists, given back as that kind unless told otherwise
         return_tensors = kind if return_tensors is None else return_tensors
-        features = {key: _as_python(value) for key, value in features.items()}
+        features = {key: as_python(value) for key, value in features.items()}
         ids = features[main]
     padding = _padding(tokenizer, options, mask)
     if not isinstance(ids[0], (list, tuple)):  # one example
@@ -183,16 +183,16 @@ def _is_torch(value: Any) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
-def _as_python(value: Any) -> Any:
+def as_python(value: Any) -> Any:
     """Tensors and arrays (also inside lists and dicts) as Python lists and numbers."""
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, Mapping):
-        return {key: _as_python(item) for key, item in value.items()}
+        return {key: as_python(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         if all(isinstance(item, (int, float, np.number)) for item in value):
             return list(value)
-        return [_as_python(item) for item in value]
+        return [as_python(item) for item in value]
     if _is_torch(value):
         return value.tolist()
     if isinstance(value, (np.ndarray, np.number)):
