@@ -11,10 +11,15 @@ that sits on ``sys.meta_path`` only while a callback waits.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
 _WATCHES: dict[str, _ImportWatch] = {}
+_BASES: dict[str, type] = {}  # module -> the base append_base_once_imported made from it
+# two threads making objects at once must not both append a base (or both add the watch); re-entered where
+# the module is imported by another thread meanwhile
+_LOCK = threading.RLock()
 
 
 def after_import(name: str, key: Hashable, callback: Callable[[], None]) -> None:
@@ -30,6 +35,22 @@ def after_import(name: str, key: Hashable, callback: Callable[[], None]) -> None
     watch.callbacks[key] = callback
     if watch not in sys.meta_path:
         sys.meta_path.insert(0, watch)
+
+
+def append_base_once_imported(cls: type, module: str, make_base: Callable[[], type]) -> None:
+    """Give ``cls`` the base ``make_base()`` makes from ``module`` (made once, on first use) as its last
+    base: now if ``module`` is imported, else once it is; a no-op where it has it. The class's own methods
+    stay first in the new order (the model classes' torch base, the tokenizer's transformers base)."""
+    base = _BASES.get(module)
+    if base is not None and issubclass(cls, base):
+        return
+    with _LOCK:
+        if sys.modules.get(module) is None:
+            after_import(module, cls, lambda: append_base_once_imported(cls, module, make_base))
+            return
+        base = _BASES.get(module) or _BASES.setdefault(module, make_base())
+        if not issubclass(cls, base):
+            cls.__bases__ = (*cls.__bases__, base)
 
 
 class _ImportWatch:

@@ -20,11 +20,9 @@ classes get the base and the watch goes.
 
 from __future__ import annotations
 
-import sys
-import threading
 from typing import Any
 
-from ._import_watch import after_import
+from ._import_watch import append_base_once_imported
 
 # nn.Module's per-instance tables that torch's code reads on a child module (state_dict, load_state_dict,
 # named_buffers, hooks); the model answers them from its torch modules. _modules, _forward_hooks and
@@ -45,31 +43,12 @@ _MODULE_TABLES = (
     "_load_state_dict_post_hooks",
 )
 
-_base: type | None = None
-_lock = threading.RLock()  # (re-entered where torch is imported by another thread meanwhile)
-
 
 def become_torch_module(cls: type) -> None:
     """Give ``cls`` (a model class) :class:`TorchModelBase` as its last base if torch is imported and it has
     none yet (else a no-op), or, without torch, once torch is imported (a torch blocked by
     ``sys.modules["torch"] = None`` counts as not imported)."""
-    if _base is not None and issubclass(cls, _base):
-        return
-    with _lock:  # two threads making models at once must not both append it (or both add the watch)
-        if sys.modules.get("torch") is None:  # once torch's own __init__ has run
-            after_import("torch", cls, lambda: become_torch_module(cls))
-            return
-        base = torch_model_base()
-        if not issubclass(cls, base):
-            cls.__bases__ = (*cls.__bases__, base)
-
-
-def torch_model_base() -> type:
-    """:class:`TorchModelBase`, made on first use (it needs torch); called under ``_lock``."""
-    global _base
-    if _base is None:
-        _base = _make_base()
-    return _base
+    append_base_once_imported(cls, "torch", _make_base)
 
 
 def _make_base() -> type:

@@ -15,28 +15,17 @@ rather than running transformers' code on state sbert's tokenizer does not keep.
 from __future__ import annotations
 
 import sys
-import threading
 from typing import Any
 
-from .._import_watch import after_import
+from .._import_watch import append_base_once_imported
 
 _MODULE = "transformers.tokenization_utils_base"
-_base: type | None = None
-_lock = threading.RLock()
 
 
 def count_as_transformers_tokenizer(cls: type) -> None:
     """Give ``cls`` the transformers-tokenizer base now if transformers' tokenizer module is imported, else
     once it is (a no-op where it has it)."""
-    if _base is not None and issubclass(cls, _base):
-        return
-    with _lock:
-        if sys.modules.get(_MODULE) is None:
-            after_import(_MODULE, cls, lambda: count_as_transformers_tokenizer(cls))
-            return
-        base = _transformers_base()
-        if not issubclass(cls, base):
-            cls.__bases__ = (*cls.__bases__, base)
+    append_base_once_imported(cls, _MODULE, _transformers_base)
 
 
 class _Missing:
@@ -68,20 +57,17 @@ def _listed_names(self: Any) -> list[str]:
 
 
 def _transformers_base() -> type:
-    """The base, made on first use from the imported ``PreTrainedTokenizerBase``; called under ``_lock``."""
-    global _base
-    if _base is None:
-        reference = sys.modules[_MODULE].PreTrainedTokenizerBase
-        names = {name for kind in reference.__mro__[:-1] for name in vars(kind) if not name.startswith("__")}
-        namespace: dict[str, Any] = {name: _Missing() for name in names}
-        namespace.update(
-            __module__=__name__,
-            __doc__="Counts as transformers' PreTrainedTokenizerBase; adds nothing (see the module's text).",
-            __getattr__=_no_attribute,  # transformers' answers special-token names from its own tables
-            __setattr__=object.__setattr__,
-            __delattr__=object.__delattr__,
-            __repr__=object.__repr__,
-            __dir__=_listed_names,
-        )
-        _base = type("TransformersTokenizerBase", (reference,), namespace)
-    return _base
+    """The base, made from the imported ``PreTrainedTokenizerBase``."""
+    reference = sys.modules[_MODULE].PreTrainedTokenizerBase
+    names = {name for kind in reference.__mro__[:-1] for name in vars(kind) if not name.startswith("__")}
+    namespace: dict[str, Any] = {name: _Missing() for name in names}
+    namespace.update(
+        __module__=__name__,
+        __doc__="Counts as transformers' PreTrainedTokenizerBase; adds nothing (see the module's text).",
+        __getattr__=_no_attribute,  # transformers' answers special-token names from its own tables
+        __setattr__=object.__setattr__,
+        __delattr__=object.__delattr__,
+        __repr__=object.__repr__,
+        __dir__=_listed_names,
+    )
+    return type("TransformersTokenizerBase", (reference,), namespace)
