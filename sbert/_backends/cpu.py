@@ -19,6 +19,8 @@ from .._errors import installed
 FLAGS_ENV = "SBERT_CPU_FLAGS"
 _CPUINFO = Path("/proc/cpuinfo")
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
+_SYS_CPU_ROOT = Path("/sys/devices/system/cpu")
+_CORE_IDS = ("physical_package_id", "core_id")  # a physical core: its package and its number there
 # Not a kernel flag: added to the flags of an AMD CPU of family 17h (Zen, Zen+, Zen 2), whose AVX2 int8
 # multiplies (vpmaddubsw, vpmaddwd) share one pipe, so ONNX Runtime's int8 GEMM runs at its fp32 rate there.
 ZEN2_MARK = "amd_family_17h"
@@ -40,10 +42,38 @@ RELEVANT_FLAGS = (
 
 
 def available_cpus() -> int:
+    """The logical CPUs this process may use: its affinity, capped by its container's CPU limit."""
+    return _capped_by_quota(len(_affinity()))
+
+
+def compute_threads() -> int:
+    """Threads for one compute session (ONNX Runtime's, the server's torch): one per physical core among the
+    CPUs this process may use, capped by its container's CPU limit. Two hyperthreads of a core share its
+    vector units, so ONNX Runtime and torch both default to one thread per physical core; their own counts
+    ignore affinity and container limits, hence this count."""
+    return _capped_by_quota(_physical_cores(_affinity()))
+
+
+def _affinity() -> set[int]:
     try:
-        count = len(os.sched_getaffinity(0))
+        return os.sched_getaffinity(0)
     except AttributeError:  # not on Linux
-        count = os.cpu_count() or 1
+        return set(range(os.cpu_count() or 1))
+
+
+def _physical_cores(cpus: set[int]) -> int:
+    """The distinct ``(package, core)`` pairs of ``cpus`` in sysfs; ``len(cpus)`` where sysfs cannot tell."""
+    cores = set()
+    for number in cpus:
+        topology = _SYS_CPU_ROOT / f"cpu{number}" / "topology"
+        try:
+            cores.add(tuple((topology / name).read_text().strip() for name in _CORE_IDS))
+        except OSError:  # not on Linux, or a kernel without topology: count every CPU
+            return len(cpus)
+    return max(1, len(cores))
+
+
+def _capped_by_quota(count: int) -> int:
     quota = _cgroup_cpu_quota()
     return max(1, min(count, quota) if quota else count)
 

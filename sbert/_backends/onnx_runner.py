@@ -22,7 +22,7 @@ from .._errors import (
 )
 from .._format.layout import CUSTOM, read_json
 from .base import Backend, BackendContext
-from .cpu import available_cpus, int8_weight_bits
+from .cpu import compute_threads, int8_weight_bits
 from .graph_builder import position_limit
 from .graph_builder.runtime import run_token_graph
 from .onnx_export import (
@@ -57,7 +57,7 @@ def open_session(graph: Path, threads: int | None = None) -> Any:
     ort = require_onnxruntime()
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = threads or available_cpus()
+    options.intra_op_num_threads = threads or compute_threads()
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:

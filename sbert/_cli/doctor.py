@@ -20,6 +20,7 @@ from .._backends.cpu import (
     FLAGS_ENV,
     RELEVANT_FLAGS,
     available_cpus,
+    compute_threads,
     cpu_flags,
     cpu_model_name,
     fast_mode,
@@ -113,7 +114,7 @@ def machine_report() -> dict[str, Any]:
         },
         "threads": {
             "torch": _torch_threads(),
-            "onnxruntime": available_cpus() if installed("onnxruntime") else None,
+            "onnxruntime": compute_threads() if installed("onnxruntime") else None,
         },
         "extras": {name: all(installed(m) for m in modules) for name, modules in _EXTRAS.items()},
         "cache": {"path": str(cache), "writable": writable_cache(cache) == cache},

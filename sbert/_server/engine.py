@@ -392,9 +392,9 @@ def _split_torch_threads(workers: int) -> None:
     threads of one batch stall together whenever the event loop or tokenization takes a core."""
     import torch
 
-    from .._backends.cpu import available_cpus
+    from .._backends.cpu import compute_threads
 
-    torch.set_num_threads(max(1, available_cpus() // workers))
+    torch.set_num_threads(max(1, compute_threads() // workers))
 
 
 def _batch_limits(model: Any) -> tuple[int, int]:
