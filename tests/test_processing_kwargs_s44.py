@@ -4,6 +4,7 @@ truncation off, ...), side by side with sentence-transformers 6.3 on the tiny BE
 from __future__ import annotations
 
 import logging
+import uuid
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def test_preprocess_features(pair, processing):
 
 def test_unknown_entry_ignored_with_a_log(pair, caplog):
     reference, ours = pair
-    key = f"bogus{id(ours)}"  # logged once per process: a key of this model's own
+    # logged once per process: a key no other test uses (an id() may repeat once an earlier model is freed)
+    key = f"bogus{uuid.uuid4().hex}"
     processing = {key: {"x": 1}, "text": {"padding_side": "left"}}
     with caplog.at_level(logging.WARNING, logger="sentence_transformers"):
         got = ours.encode(TEXTS, processing_kwargs=processing)
