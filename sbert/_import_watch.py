@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 _WATCHES: dict[str, _ImportWatch] = {}
-_BASES: dict[str, type] = {}  # module -> the base append_base_once_imported made from it
+_BASES: dict[Callable[[], type], type] = {}  # make_base -> the base append_base_once_imported made with it
 # two threads making objects at once must not both append a base (or both add the watch); re-entered where
 # the module is imported by another thread meanwhile
 _LOCK = threading.RLock()
@@ -38,18 +38,19 @@ def after_import(name: str, key: Hashable, callback: Callable[[], None]) -> None
 
 
 def append_base_once_imported(cls: type, module: str, make_base: Callable[[], type]) -> None:
-    """Give ``cls`` the base ``make_base()`` makes from ``module`` (made once, on first use) as its last
-    base: now if ``module`` is imported, else once it is; a no-op where it has it. The class's own methods
-    stay first in the new order (the model classes' torch base, the tokenizer's transformers base)."""
-    base = _BASES.get(module)
-    if base is not None and issubclass(cls, base):
+    """Give ``cls`` the base ``make_base()`` makes from ``module`` (made once per ``make_base``, on first
+    use) as its last base: now if ``module`` is imported, else once it is; a no-op where it has it. The
+    class's own methods stay first in the new order (the model classes' torch base, the tokenizer's and its
+    BatchEncoding's transformers bases; one module may give several)."""
+    base = _BASES.get(make_base)
+    if base is not None and base in cls.__mro__:  # not issubclass: an ABC's caches keep an earlier answer
         return
     with _LOCK:
         if sys.modules.get(module) is None:
-            after_import(module, cls, lambda: append_base_once_imported(cls, module, make_base))
+            after_import(module, (cls, make_base), lambda: append_base_once_imported(cls, module, make_base))
             return
-        base = _BASES.get(module) or _BASES.setdefault(module, make_base())
-        if not issubclass(cls, base):
+        base = _BASES.get(make_base) or _BASES.setdefault(make_base, make_base())
+        if base not in cls.__mro__:
             cls.__bases__ = (*cls.__bases__, base)
 
 

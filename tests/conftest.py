@@ -163,6 +163,40 @@ def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: b
     return folder
 
 
+def build_tiny_gpt2(folder: Path, texts: list[str]) -> Path:
+    """A 2-layer random GPT-2 with a byte-level BPE tokenizer trained on ``texts``, saved as it is: its
+    tokenizer has no pad token."""
+    import torch
+    import transformers
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    bpe.train_from_iterator(
+        texts * 5,
+        trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=alphabet),
+    )
+    end = "<|endoftext|>"
+    tokenizer = transformers.GPT2TokenizerFast(
+        tokenizer_object=bpe, bos_token=end, eos_token=end, unk_token=end, model_max_length=64
+    )
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(
+        vocab_size=bpe.get_vocab_size(),
+        n_positions=64,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+    )
+    transformers.GPT2Model(config).eval().save_pretrained(folder)
+    return folder
+
+
 # model_type -> (transformers config class, options beyond the common sizes)
 ENCODER_FAMILIES = {
     "bert": ("BertConfig", {"layer_norm_eps": 1e-5}),

@@ -14,6 +14,7 @@ import torch
 from conftest import (
     build_tiny_bert,
     build_tiny_classifier,
+    build_tiny_gpt2,
     build_tiny_masked_lm,
     classic_pooling,
     write_st_folder,
@@ -38,38 +39,6 @@ def folders(tmp_path_factory):
         "mlm": build_tiny_masked_lm(root / "mlm"),
         "root": root,
     }
-
-
-def _gpt2_folder(folder):
-    """A GPT-2 folder saved as it is: its tokenizer has no pad token."""
-    import transformers
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    bpe.train_from_iterator(
-        TEXTS * 5,
-        trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=alphabet),
-    )
-    end = "<|endoftext|>"
-    tokenizer = transformers.GPT2TokenizerFast(
-        tokenizer_object=bpe, bos_token=end, eos_token=end, unk_token=end, model_max_length=64
-    )
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = transformers.GPT2Config(
-        vocab_size=bpe.get_vocab_size(),
-        n_positions=64,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=0,
-        eos_token_id=0,
-    )
-    transformers.GPT2Model(config).eval().save_pretrained(folder)
-    return folder
 
 
 def test_rank_with_a_negative_top_k_is_refused_where_sentence_transformers_drops_the_last(folders):
@@ -97,7 +66,7 @@ def test_rank_with_a_negative_top_k_is_refused_where_sentence_transformers_drops
 def test_a_tokenizer_without_a_pad_token_encodes_batches(folders):
     from sentence_transformers import SentenceTransformer as Reference
 
-    folder = _gpt2_folder(folders["root"] / "gpt2")
+    folder = build_tiny_gpt2(folders["root"] / "gpt2", TEXTS)
     reference = Reference(str(folder), device="cpu")
     with pytest.raises(ValueError, match="Asking to pad but the tokenizer does not have a padding token"):
         reference.encode(TEXTS)

@@ -75,7 +75,7 @@ from .._tokens.batching import (
     prepared_batches,
     sentence_transformers_batches,
 )
-from .._tokens.hf_methods import TokenTypes, feature_names, makes_token_types, token_types
+from .._tokens.hf_methods import TokenTypes, feature_names, makes_token_types, own_call, token_types
 from .._tokens.tokenizer import TextTokenizer
 from .._torch_base import become_torch_module
 from .._version import __version__
@@ -623,7 +623,7 @@ class CrossEncoder(CrossEncoderMethods):
         else:
             modality = "text" if self._chat is None else "message"
             if call is not None:  # as sentence-transformers' Transformer calls its tokenizer
-                batch = self.tokenizer(checked, **call)
+                batch = own_call(self.tokenizer, checked, **call)
             elif self._chat is None:
                 # texts and pairs (each item as it is)
                 batch = tokenizer.pad_encodings(tokenizer.encode_texts(checked))

@@ -14,6 +14,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._format.encoder_class import forward_inputs
+from .._tokens.hf_methods import own_call
 
 # The model inputs a text batch can carry; other features (prompt_length, modality, ...) are sbert's.
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
@@ -94,7 +95,8 @@ def text_features(
 ) -> dict:
     """The features of one tokenizer call on ``texts`` as sentence-transformers 6's Transformer makes them
     (options: :func:`tokenizer_call_options`), with ``"modality": "text"``."""
-    return {**tokenizer(texts, **tokenizer_call_options(processing, max_length)), "modality": "text"}
+    features = own_call(tokenizer, texts, **tokenizer_call_options(processing, max_length))
+    return {**features, "modality": "text"}
 
 
 def configured_forward(

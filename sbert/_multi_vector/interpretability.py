@@ -18,6 +18,7 @@ from torch import Tensor
 
 from .._errors import InputError
 from .._modules.transformer import Transformer
+from .._tokens.hf_methods import own_call
 from .task_inputs import preprocess
 
 # Seaborn's "mako" colour map at 9 evenly spaced points, interpolated to 256 colours: within 11/255 of
@@ -71,7 +72,7 @@ def real_query_token_slice(model: Any, query: str) -> slice:
         start += 1
     if getattr(transformer, "query_expansion", None) is not None and transformer.tokenizer is not None:
         # expansion pads both to the same width: count the query's own tokens instead
-        count = len(transformer.tokenizer(query, add_special_tokens=False)["input_ids"])
+        count = len(own_call(transformer.tokenizer, query, add_special_tokens=False)["input_ids"])
     else:
         count = len(full) - len(empty)
     return slice(start, start + count)

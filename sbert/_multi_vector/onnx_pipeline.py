@@ -27,6 +27,7 @@ from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer_outputs import PromptLengths, tokenizer_call_options
 from .._numeric import normalize
 from .._pipeline_model import OnnxModules, TokenizerLength
+from .._tokens.hf_methods import own_call
 from .._tokens.tokenizer import TextTokenizer
 from .encode_options import EncodeOptions, encode_sorted
 from .legacy_format import register_prefix_tokens
@@ -86,7 +87,7 @@ class OnnxTokenTransformer(PromptLengths, RenamedDimensionMethods, TokenizerLeng
             return {}
         processing = merge_processing(self.processing_kwargs, processing_kwargs)
         options = {**tokenizer_call_options(processing, max_length), "return_tensors": "np"}
-        features: dict[str, Any] = dict(self.tokenizer(with_prompt(inputs, prompt), **options))
+        features: dict[str, Any] = dict(own_call(self.tokenizer, with_prompt(inputs, prompt), **options))
         features["modality"] = "text"
         if prompt:
             features["prompt_length"] = self._prompt_length(prompt)

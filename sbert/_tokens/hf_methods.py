@@ -17,13 +17,15 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._errors import InputError
-from .hf_pad import MAX_LENGTH_IGNORED, as_python, pad_features
+from .._errors import InputError, InputTypeError
+from .hf_pad import MAX_LENGTH_IGNORED, as_python, check_pad_token, pad_features
+from .transformers_base import count_as_transformers_batch_encoding
 
 # Tokenizer classes whose models take token_type_ids (transformers 5's model_input_names; a "Fast" name is
 # its class too); others return ids and the attention mask only.
@@ -57,6 +59,34 @@ NAMED_SPECIAL_TOKENS = (
 )
 # add_special_tokens' key for the unnamed ones (transformers 5), and its older name.
 EXTRA_SPECIAL_KEYS = ("extra_special_tokens", "additional_special_tokens")
+# transformers' refusal of a text that is neither a string nor a list of them, word for word.
+TEXT_INPUT_TYPES = (
+    "text input must be of type `str` (single example), `list[str]` (batch or single pretokenized example) "
+    "or `list[list[str]]` (batch of pretokenized examples) or `list[tuple[list[str], list[str]]]` (batch of "
+    "pretokenized sequence pairs)."
+)
+_NO_TEXT = (
+    "You need to specify either `text` or `text_target`. Pass the text to tokenize (a string, or a list of "
+    "strings for a batch) as the first argument."
+)
+# The logger transformers' long-sequence warning goes out on, and the key of its once-per-tokenizer record.
+_LONG_LOGGER = "transformers.tokenization_utils_base"
+_LONG_WARNED = "sequence-length-is-longer-than-the-specified-maximum"
+# True inside own_call: sbert's own batches, which the call's user-facing checks leave alone.
+_OWN_CALL: ContextVar[bool] = ContextVar("sbert_own_tokenizer_call", default=False)
+
+
+def own_call(tokenizer: Any, *args: Any, **options: Any) -> Any:
+    """``tokenizer(*args, **options)`` for sbert's own batches (``model.tokenize`` / ``preprocess``, the
+    collators, a word-embedding model's ids), which pad and read texts as ``model.encode`` does: sbert's
+    tokenizer pads with id 0 where it has no pad token, logs no long-sequence warning and reads its inputs as
+    before, where a call by the user raises and warns as transformers' (a transformers tokenizer is called
+    as it is)."""
+    token = _OWN_CALL.set(True)
+    try:
+        return tokenizer(*args, **options)
+    finally:
+        _OWN_CALL.reset(token)
 
 
 class CharSpan(NamedTuple):
@@ -76,7 +106,9 @@ class TokenSpan(NamedTuple):
 class BatchEncoding(dict):
     """What calling the tokenizer returns: a dict whose keys also read as attributes (``.input_ids``), with
     a fast tokenizer's per-token maps (``tokens()``, ``word_ids()``, ``char_to_token()``, ...) read off the
-    ``tokenizers`` encodings, padded as the batch is (padded positions map to no word and no text)."""
+    ``tokenizers`` encodings, padded as the batch is (padded positions map to no word and no text). It counts
+    as transformers' ``BatchEncoding`` (a ``UserDict``) in ``isinstance`` once transformers' tokenizer module
+    is imported (:mod:`.transformers_base`), and :attr:`data` is its dict, as there."""
 
     is_fast = True
 
@@ -85,8 +117,21 @@ class BatchEncoding(dict):
     ) -> None:
         """``encodings``: the call's ``tokenizers`` encodings; ``padding``: ``(width, side, pad id, pad
         token)`` where the batch was padded (the encodings are padded so on first use)."""
+        count_as_transformers_batch_encoding(BatchEncoding)
         super().__init__(data or {})
         self._rust = None if encodings is None else (encodings, padding)
+
+    @property
+    def data(self) -> BatchEncoding:
+        """transformers' ``BatchEncoding.data`` (the ``UserDict``'s dict of features): this dict itself, so
+        what is read or written through it is the batch's (``batch.data["labels"] = ...``)."""
+        return self
+
+    @data.setter
+    def data(self, features: dict[str, Any]) -> None:
+        features = dict(features)  # a copy first: ``batch.data = batch.data`` keeps the features
+        self.clear()
+        self.update(features)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -254,7 +299,7 @@ class HuggingFaceTokenizerMethods:
         length, padding counted) as there; ``text_target`` (and ``text_pair_target``): texts encoded the
         same way, alone or as ``labels`` next to ``text``'s features (``max_target_length``: their limit)."""
         if text is None and text_target is None:
-            raise ValueError("You need to specify either `text` or `text_target`.")
+            raise InputTypeError(_NO_TEXT)
         options = {"padding": padding, "truncation": truncation, "return_tensors": return_tensors}
         options |= {"add_special_tokens": add_special_tokens, "return_token_type_ids": return_token_type_ids}
         options |= {"return_attention_mask": return_attention_mask, "verbose": verbose, "stride": stride}
@@ -301,6 +346,8 @@ class HuggingFaceTokenizerMethods:
         """One text (or batch) of :meth:`__call__` encoded, as transformers' ``_encode_plus``."""
         if padding not in _PADDING:
             raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
+        if not _OWN_CALL.get():  # a user's call (sbert's own batches pad with id 0 without a pad token)
+            self._check_user_call(text, text_pair, padding)
         side = self.padding_side if padding_side is None else padding_side
         if side not in ("left", "right"):
             raise InputError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
@@ -341,6 +388,8 @@ class HuggingFaceTokenizerMethods:
         values = {name: _as(batch[name], return_tensors, single) for name in names}
         out = BatchEncoding(values, encodings=encodings, padding=padded)
         widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
+        if max_length is None and limit is None and padding != "max_length":  # no limit asked for
+            self._warn_if_too_long(widths, verbose)
         if return_special_tokens_mask:  # 1 for special tokens and padding, as the Rust padding marks it
             marks = [_padded_row(e.special_tokens_mask, w, 1, side) for e, w in zip(encodings, widths)]
             out["special_tokens_mask"] = _as(marks, return_tensors, single)
@@ -352,6 +401,32 @@ class HuggingFaceTokenizerMethods:
         if return_overflowing_tokens:
             out["overflow_to_sample_mapping"] = _as(sources, return_tensors, False)
         return out
+
+    def _check_user_call(self, text: Any, text_pair: Any, padding: bool | str) -> None:
+        """transformers' checks of a call's inputs: texts of types it reads, a pad token to pad with."""
+        if padding not in (False, "do_not_pad"):
+            check_pad_token(self)
+        check_text_input(text)
+        if text_pair is not None:
+            check_text_input(text_pair)
+
+    def _warn_if_too_long(self, lengths: Sequence[int], verbose: bool) -> None:
+        """transformers' warning of a row longer than ``model_max_length`` from a call without a limit, once
+        per tokenizer (its ``deprecation_warnings`` record), on transformers' logger: never for sbert's own
+        batches (:func:`own_call`), which ``model.encode`` truncates."""
+        limit = self.model_max_length
+        if not verbose or limit == 0 or _OWN_CALL.get():
+            return
+        longer = next((length for length in lengths if length > limit), None)
+        if longer is None:
+            return
+        if not self.deprecation_warnings.get(_LONG_WARNED, False):
+            logging.getLogger(_LONG_LOGGER).warning(
+                "Token indices sequence length is longer than the specified maximum sequence length for "
+                f"this model ({longer} > {limit}). Running this sequence through the model will result in "
+                "indexing errors"
+            )
+        self.deprecation_warnings[_LONG_WARNED] = True
 
     def _padded(
         self, encodings: list[Any], padding: bool | str, limit: int, multiple: int | None, side: str
@@ -409,13 +484,18 @@ class HuggingFaceTokenizerMethods:
         (transformers ignores its other options here)."""
         split = kwargs.get("split_special_tokens")
         words = bool(kwargs.get("is_split_into_words", False))
+        if not _OWN_CALL.get():
+            check_text_input(text)
         encoder = self._encoder(None, split_special_tokens=split)
         if words and text and isinstance(text[0], (list, tuple)):  # a batch of word lists: the first
             text, pair = text[0], None if pair is None else pair[0]
         elif not words and not isinstance(text, str):  # a batch of texts: the first, as transformers
             text, pair = text[0], None if pair is None else pair[0]
         pair = pair or None  # an empty pair counts as none there
-        return encoder.encode(text, pair, is_pretokenized=words, add_special_tokens=add_special_tokens).tokens
+        encoded = encoder.encode(text, pair, is_pretokenized=words, add_special_tokens=add_special_tokens)
+        if kwargs.get("max_length") is None:  # as transformers' tokenize warns of a text over the limit
+            self._warn_if_too_long([len(encoded.tokens)], kwargs.get("verbose", True))
+        return encoded.tokens
 
     def decode(self, token_ids: Any, skip_special_tokens: bool = False, **kwargs: Any) -> str | list[str]:
         """Text of token ids; a batch (rows of ids: a 2-D array or tensor, a list of lists) gives a list of
@@ -817,6 +897,36 @@ def _warn_once(message: str) -> None:
     if message not in _warned:
         _warned.add(message)
         logging.getLogger(__name__).warning(message)
+
+
+def check_text_input(text: Any) -> None:
+    """transformers' check of a call's text (or text pair): a string, or a list or tuple of strings, of
+    word lists or of pairs of word lists (transformers' ``_is_valid_text_input``, which looks at the first
+    item only); anything else is an :class:`InputTypeError` (a ``ValueError`` as there, and a
+    ``TypeError``)."""
+    if _valid_text_input(text):
+        return
+    given = type(text).__name__ if text is None else f"{type(text).__name__} {text!r:.60}"
+    raise InputTypeError(
+        f"{TEXT_INPUT_TYPES} Got {given}: pass the text as a string, "
+        "a batch as a list of strings (str(value) for a number), or words as lists of strings with "
+        "is_split_into_words=True."
+    )
+
+
+def _valid_text_input(text: Any) -> bool:
+    if isinstance(text, str):
+        return True
+    if not isinstance(text, (list, tuple)):
+        return False
+    if len(text) == 0 or isinstance(text[0], str):
+        return True
+    first = text[0]
+    if not isinstance(first, (list, tuple)):
+        return False
+    if len(first) == 0 or isinstance(first[0], str):
+        return True
+    return isinstance(first[0], (list, tuple)) and (len(first[0]) == 0 or isinstance(first[0][0], str))
 
 
 def _check_derived_length(name: str, value: int, current: int, verbose: bool) -> None:

@@ -126,16 +126,24 @@ def _padding(tokenizer: Any, options: dict[str, Any], mask: bool | None) -> Padd
     if strategy == _MAX_LENGTH and width is None:
         width = tokenizer.model_max_length
     pad_id = tokenizer.pad_token_id
-    if strategy != _NO_PADDING and (tokenizer.pad_token is None or pad_id is None or pad_id < 0):
+    if strategy != _NO_PADDING:
+        check_pad_token(tokenizer)
+    side = options["padding_side"] or tokenizer.padding_side
+    multiple = options["pad_to_multiple_of"]
+    with_mask = "attention_mask" in tokenizer.model_input_names if mask is None else bool(mask)
+    return Padding(strategy, width, multiple, side, 0 if pad_id is None else int(pad_id), with_mask)
+
+
+def check_pad_token(tokenizer: Any) -> None:
+    """transformers' refusal to pad (``pad``, or a call with ``padding``) where the tokenizer has no pad
+    token (or one without an id)."""
+    pad_id = tokenizer.pad_token_id
+    if tokenizer.pad_token is None or pad_id is None or pad_id < 0:
         raise InputError(
             "Asking to pad but the tokenizer does not have a padding token. "
             "Please select a token to use as `pad_token` `(tokenizer.pad_token = tokenizer.eos_token e.g.)` "
             "or add a new pad token via `tokenizer.add_special_tokens({'pad_token': '[PAD]'})`."
         )
-    side = options["padding_side"] or tokenizer.padding_side
-    multiple = options["pad_to_multiple_of"]
-    with_mask = "attention_mask" in tokenizer.model_input_names if mask is None else bool(mask)
-    return Padding(strategy, width, multiple, side, 0 if pad_id is None else int(pad_id), with_mask)
 
 
 def _pad_example(example: dict[str, Any], main: str, padding: Padding) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .hf_methods import own_call
 from .whitespace import WordEncoding, WrappedWordIds
 
 # Written to WordEmbeddings' config: the class path sentence-transformers 6 writes for this tokenizer.
@@ -31,7 +32,7 @@ class HfWordTokenizer(WrappedWordIds):
         fast = getattr(self.tokenizer, "is_fast", False)
         encodings = []
         for text in texts:
-            encoded = self.tokenizer(text, return_offsets_mapping=fast)
+            encoded = own_call(self.tokenizer, text, return_offsets_mapping=fast)
             offsets = [tuple(span) for span in encoded["offset_mapping"]] if fast else []
             ids = list(encoded["input_ids"])
             encodings.append(WordEncoding(ids, offsets or [(0, 0)] * len(ids)))

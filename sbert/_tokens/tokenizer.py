@@ -28,7 +28,12 @@ from .class_templates import (
     template_of,
 )
 from .hf_chat import apply_chat_template, chosen_template
-from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
+from .hf_methods import (
+    EXTRA_SPECIAL_KEYS,
+    NAMED_SPECIAL_TOKENS,
+    HuggingFaceTokenizerMethods,
+    check_text_input,
+)
 from .transformers_base import count_as_transformers_tokenizer
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -336,6 +341,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         string, one list per text for a list of texts; keywords named as there (chunkers such as semchunk
         look for ``add_special_tokens`` and ``split_special_tokens`` in the signature before passing them).
         sbert's batching calls :meth:`encode_texts`."""
+        check_text_input(text)  # before the call's own check, which takes a missing text for another error
         options |= {"padding": padding, "truncation": truncation, "max_length": max_length}
         options |= {"add_special_tokens": add_special_tokens}
         return self(text, text_pair, split_special_tokens=split_special_tokens, **options)["input_ids"]

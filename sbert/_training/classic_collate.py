@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, require_torch
+from .._tokens.hf_methods import own_call
 
 
 def _texts_of(example: Any) -> list[str]:
@@ -49,7 +50,7 @@ def collate_pairs(model: Any, batch: list[Any], *, with_labels: bool = True) -> 
     rows = [_texts_of(example) if with_labels else list(example) for example in batch]
     columns = [[text.strip() for text in column] for column in zip(*rows)]
     truncation = "longest_first" if with_labels else True
-    tokenized = model.tokenizer(*columns, padding=True, truncation=truncation, return_tensors="pt")
+    tokenized = own_call(model.tokenizer, *columns, padding=True, truncation=truncation, return_tensors="pt")
     device = model.model.device
     for name in tokenized:
         tokenized[name] = tokenized[name].to(device)
