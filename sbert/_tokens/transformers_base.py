@@ -89,17 +89,23 @@ def _hiding_base(module: str, class_name: str, own: dict[str, Any]) -> type:
     return type(f"Transformers{class_name}", (reference,), namespace)
 
 
+# The tokenizer bases' attribute handling: object's (transformers' __getattr__ answers special-token names
+# from its own tables, its __setattr__ keeps them there).
+_PLAIN_ATTRIBUTES = {
+    "__getattr__": _no_attribute,
+    "__setattr__": object.__setattr__,
+    "__delattr__": object.__delattr__,
+}
+
+
 def _tokenizer_base() -> type:
     """The tokenizer's base, made from the imported ``PreTrainedTokenizerBase``."""
-    attributes = {"__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
-    # transformers' __getattr__ answers special-token names from its own tables
-    return _hiding_base(_BASE_MODULE, "PreTrainedTokenizerBase", {"__getattr__": _no_attribute, **attributes})
+    return _hiding_base(_BASE_MODULE, "PreTrainedTokenizerBase", _PLAIN_ATTRIBUTES)
 
 
 def _fast_tokenizer_base() -> type:
     """The tokenizer's base, made from the imported ``TokenizersBackend`` (``PreTrainedTokenizerFast``)."""
-    attributes = {"__setattr__": object.__setattr__, "__delattr__": object.__delattr__}
-    return _hiding_base(_FAST_MODULE, "TokenizersBackend", {"__getattr__": _no_attribute, **attributes})
+    return _hiding_base(_FAST_MODULE, "TokenizersBackend", _PLAIN_ATTRIBUTES)
 
 
 def _batch_encoding_base() -> type:
