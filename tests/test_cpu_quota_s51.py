@@ -1,6 +1,7 @@
-"""The CPUs a process may use (the server's workers) and its compute threads (ONNX Runtime's, one per physical
-core there, read from a fake sysfs): the CPU affinity, capped by a container's CPU limit in cgroup v2 (``cpu.max``) or cgroup v1 (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``,
-as older Docker and Kubernetes hosts mount it), read from a fake cgroup folder."""
+"""The CPUs a process may use (the server's workers) and its compute threads (ONNX Runtime's, one per
+physical core there, read from a fake sysfs): the CPU affinity, capped by a container's CPU limit in cgroup
+v2 (``cpu.max``) or cgroup v1 (``cpu.cfs_quota_us`` / ``cpu.cfs_period_us``, as older Docker and Kubernetes
+hosts mount it), read from a fake cgroup folder."""
 
 from __future__ import annotations
 
