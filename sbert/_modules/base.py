@@ -18,6 +18,7 @@ from torch import nn
 
 from .._errors import ModelLoadError
 from .._format.hub_files import load_dir_path, load_file_path
+from .._st_registration import count_module_as_sentence_transformers, register_module_classes
 from .loading import module_folder, st_loading
 from .renamed_dimension import RenamedDimensionMethods
 
@@ -31,6 +32,14 @@ class Module(RenamedDimensionMethods, ABC, nn.Module):
     config_key_renames: dict[str, str] = {}  # an older saved name -> the constructor's
     save_in_root: bool = False  # the first module's files may go in the model's root folder
     forward_kwargs: set[str] = set()  # sentence-transformers' attribute; sbert's encode passes no extras
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        count_module_as_sentence_transformers(cls)  # isinstance(module, models.Pooling), ... as there
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        register_module_classes()  # the classes defined by now, once sentence-transformers is imported
+        return super().__new__(cls)
 
     @abstractmethod
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -140,6 +149,9 @@ class Module(RenamedDimensionMethods, ABC, nn.Module):
     # sentence-transformers' file helpers: a local folder's, or a hub repository's (downloaded)
     load_file_path = staticmethod(load_file_path)
     load_dir_path = staticmethod(load_dir_path)
+
+
+count_module_as_sentence_transformers(Module)
 
 
 class InputModule(Module):
