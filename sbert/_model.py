@@ -1687,18 +1687,18 @@ class SentenceTransformer(SentenceTransformersMethods):
             saved |= {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
             settings.write_text(json.dumps(saved, indent=2))
         self._tokenizer.save(encoder)  # the limit as its model_max_length, as the torch Transformer saves it
-        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._saved_model_config(), indent=2))
 
     def _write(self, folder: Path, model_name: str, *, export_only: bool = False, card: bool = True) -> None:
         from ._format.card import model_card
 
         save_modules(self._torch_network(), folder)
-        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._saved_model_config(), indent=2))
         if card:
             text = model_card(self, model_name, export_only=export_only)
             (folder / "README.md").write_text(text, encoding="utf-8")
 
-    def _model_config(self) -> dict[str, Any]:
+    def _saved_model_config(self) -> dict[str, Any]:
         return {
             "__version__": layout.saved_versions(__version__),
             "prompts": self.prompts,

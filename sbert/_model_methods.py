@@ -579,7 +579,7 @@ class ModelMethods(PeftAdapterMixin):
     def _get_model_config(self) -> dict[str, Any]:
         """sentence-transformers' name of what ``config_sentence_transformers.json`` holds (each class's
         ``_model_config``)."""
-        return self._model_config()  # type: ignore[attr-defined]
+        return self._saved_model_config()  # type: ignore[attr-defined]
 
     # sentence-transformers' lists for model-parallel loading and saving: sbert's models split and skip none
     @property

@@ -734,10 +734,19 @@ def test_failed_save_to_a_new_path_leaves_nothing(model, monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("backend", ["torch", "auto"])  # the torch loader and the graph builder alike
 def test_pooling_dimension_that_does_not_match_the_encoder(broken, backend):
+    """sentence-transformers loads a folder whose Pooling config names another width (its Pooling reads
+    none) and pools what it gets: so does sbert, with a warning naming the file and the width to set."""
+    from sentence_transformers import SentenceTransformer as Reference
+
     (broken / "1_Pooling" / "config.json").write_text(json.dumps(classic_pooling(48, "mean")))
-    with pytest.raises(ModelLoadError, match="module 1 \\(Pooling\\) expects 48-dim inputs") as excinfo:
-        load(broken, backend=backend)
-    assert "1_Pooling" in message_of(excinfo) and "outputs 32-dim vectors" in message_of(excinfo)
+    with pytest.warns(UserWarning, match="module 1 \\(Pooling\\) is configured for 48-dim") as record:
+        model = load(broken, backend=backend)
+    note = str(record[0].message)
+    assert "1_Pooling/config.json" in note and "module 0 (Transformer) gives 32-dim" in note
+    texts = ["a text", "another, longer text"]
+    expected = Reference(str(broken), device="cpu").encode(texts)
+    np.testing.assert_allclose(model.encode(texts), expected, atol=1e-5)
+    assert model.get_embedding_dimension() == 32  # the width it gives (sentence-transformers reports 48)
 
 
 # -------------------- issue 14: devices, backends, the onnx extra, widths at build time
@@ -881,12 +890,14 @@ def test_onnx_backend_builds_both_precisions_without_the_onnx_extra(broken, monk
     assert meta["graphs"] == {"int8": "model_int8.onnx", "fp32": "model.onnx"}
 
 
-def test_a_pooling_width_that_does_not_match_the_encoder_is_refused_when_built(tiny_bert):
+def test_a_pooling_width_that_does_not_match_the_encoder_pools_what_it_gets_when_built(tiny_bert):
     from sbert import Pooling, Transformer
 
-    with pytest.raises(InputError, match="module 1 \\(Pooling\\) expects 48-dim inputs") as excinfo:
-        SentenceTransformer(modules=[Transformer(tiny_bert), Pooling(48)])
-    assert "module 0 (Transformer) outputs 32-dim vectors" in message_of(excinfo)
+    with pytest.warns(UserWarning, match="module 1 \\(Pooling\\) is configured for 48-dim") as record:
+        model = SentenceTransformer(modules=[Transformer(tiny_bert), Pooling(48)], device="cpu")
+    assert "Pass embedding_dimension=32 to Pooling" in str(record[0].message)
+    right = SentenceTransformer(modules=[Transformer(tiny_bert), Pooling(32)], device="cpu")
+    np.testing.assert_allclose(model.encode(["a text"]), right.encode(["a text"]), atol=1e-6)
 
 
 def test_widths_are_checked_through_normalize(tiny_bert):

@@ -1169,7 +1169,7 @@ class CrossEncoder(CrossEncoderMethods):
             save_modules(self._stack, folder)
         else:
             self._write_classifier(folder, weights=weights)
-        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._saved_model_config(), indent=2))
         if card:
             (folder / "README.md").write_text(
                 model_card(self, model_name, export_only=export_only, plain_transformers=self._stack is None),
@@ -1230,7 +1230,7 @@ class CrossEncoder(CrossEncoderMethods):
     def _transformer_config(self) -> dict[str, Any]:
         return transformer_config(self._logit_score is not None, self._chat and self._chat.format)
 
-    def _model_config(self) -> dict[str, Any]:
+    def _saved_model_config(self) -> dict[str, Any]:
         return {
             "__version__": layout.saved_versions(__version__),
             "activation_fn": self.activation.path,

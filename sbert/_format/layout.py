@@ -673,7 +673,25 @@ def _describe_pooling(folder: Path | None, width: int) -> tuple[str, int]:
         dim, modes, include_prompt = pooling_config_from_file(folder / "config.json")
     else:  # a plain Hugging Face folder: mean pooling
         dim, modes, include_prompt = width, ("mean",), True
+    dim = width or dim  # it pools the token embeddings it gets, whatever width its config names
     return f"Pooling({pooling_settings(dim, modes, include_prompt)})", dim * len(modes)
+
+
+def pooling_width_note(
+    where: str, index: int, declared: int, source: str, width: int, path: str | None
+) -> str:
+    """The warning of a Pooling configured for another width than its token embeddings have: pooled as they
+    are, as sentence-transformers does (which loads such folders; its Pooling reads no width). ``path``: the
+    module's folder in a saved model, ``None`` for one being built."""
+    fix = (
+        f"Pass embedding_dimension={width} to Pooling."
+        if path is None
+        else f"Set embedding_dimension to {width} in {path or '.'}/config.json (saving the model writes it)."
+    )
+    return (
+        f"{where}module {index} (Pooling) is configured for {declared}-dim token embeddings but {source} "
+        f"gives {width}-dim ones; pooling them as they are, as sentence-transformers does. {fix}"
+    )
 
 
 def saved_dense_activation(config: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ModelLoadError, RemoteCodeRequiredError, SbertError
+from .._errors import InputError, ModelLoadError, RemoteCodeRequiredError, SbertError, warn_at_caller
 from .._format.layout import (
     CUSTOM,
     MODULE_TYPES,
@@ -27,6 +27,7 @@ from .._format.layout import (
     loads_as_plain,
     model2vec_entries,
     modules_json,
+    pooling_width_note,
     read_json,
     read_modules,
 )
@@ -435,9 +436,15 @@ def check_widths(
     width, source = None, 0  # the width handed on, and the module that set it
     for i, module in enumerate(modules):
         expected = getattr(module, "input_width", None)
-        if expected is not None and width is not None and expected != width:
+        where = f"{folder}: " if folder is not None else ""
+        mismatch = expected is not None and width is not None and expected != width
+        if mismatch and hasattr(module, "take_input_width"):  # a Pooling, which reads no width
+            source_name = f"module {source} ({type(modules[source]).__name__})"
+            path = entries[i].path if entries else None
+            warn_at_caller(pooling_width_note(where, i, expected, source_name, width, path))
+            module.take_input_width(width)
+        elif mismatch:
             kind = type(module).__name__
-            where = f"{folder}: " if folder is not None else ""
             fix = (
                 f"its config in {entries[i].path or '.'} is wrong"
                 if entries

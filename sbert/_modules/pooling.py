@@ -218,6 +218,10 @@ class Pooling(Module):
     def input_width(self) -> int:
         return self.word_embedding_dimension
 
+    def take_input_width(self, width: int) -> None:
+        """Pool ``width``-dim token embeddings (a config that names another width: it reads none of it)."""
+        self.word_embedding_dimension = int(width)
+
     def get_embedding_dimension(self) -> int:
         return self.word_embedding_dimension * len(self.modes)
 

@@ -506,12 +506,12 @@ class MultiVectorEncoder(PipelineModel):
                 from .pipeline import save_pipeline
 
                 save_pipeline(self._network, tmp)
-            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._saved_model_config(), indent=2))
             if create_model_card:
                 write = functools.partial(model_card, self, card_data=self.model_card_data)
                 self._save_card(tmp, model_name, path, write)
 
-    def _model_config(self) -> dict[str, Any]:
+    def _saved_model_config(self) -> dict[str, Any]:
         config = {
             "__version__": layout.saved_versions(__version__),
             "prompts": self.prompts,

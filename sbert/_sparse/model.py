@@ -623,11 +623,11 @@ class SparseEncoder(PipelineModel):
                 from .._modules import save_modules
 
                 save_modules(self._network, tmp)
-            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._saved_model_config(), indent=2))
             if create_model_card:
                 self._save_card(tmp, model_name, path, lambda name: model_card(self, name))
 
-    def _model_config(self) -> dict[str, Any]:
+    def _saved_model_config(self) -> dict[str, Any]:
         config = {
             "__version__": layout.saved_versions(__version__),
             "prompts": self.prompts,

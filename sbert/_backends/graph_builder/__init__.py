@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._errors import InvalidModelFileError, ModelLoadError, TokenIdOutOfRangeError
+from ..._errors import InvalidModelFileError, ModelLoadError, TokenIdOutOfRangeError, warn_at_caller
 from ..._format.layout import (
     PipelineInfo,
     describe_pipeline,
@@ -24,6 +24,7 @@ from ..._format.layout import (
     label_count,
     normalize_features,
     pooling_config,
+    pooling_width_note,
     read_json,
     read_modules,
 )
@@ -164,7 +165,11 @@ def pipeline_graph(
         module = folder / entry.path if entry.path else None
         if entry.kind == "Pooling":
             expected, modes, include_prompt = pooling_config(module, width, config)
-            _check_width(folder, info, index, expected, sentence_width, source)
+            if expected != sentence_width:  # it pools what it gets, as the torch Pooling does
+                given = f"module {source} ({info.entries[source].kind})"
+                warn_at_caller(
+                    pooling_width_note(f"{folder}: ", index, expected, given, sentence_width, entry.path)
+                )
             sentence, sentence_width = (
                 pool(graph, tokens, modes, include_prompt=include_prompt),
                 width * len(modes),
