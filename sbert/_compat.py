@@ -24,8 +24,8 @@ from ._errors import (
     InputError,
     InputTypeError,
     ModelLoadError,
-    UnexpectedKeywordsError,
     UnknownOutputError,
+    UnusedKeywordsError,
     log_once,
     torch_installed,
     warn_at_caller,
@@ -699,9 +699,7 @@ def call_tokenizer(tokenizer: Any, max_length: int | None) -> Any:
     return tokenizer.with_max_length(max_length)
 
 
-def unexpected_keywords(
-    model_class: str, unknown: Iterable[str], valid: list[str]
-) -> UnexpectedKeywordsError:
+def unexpected_keywords(model_class: str, unknown: Iterable[str], valid: list[str]) -> UnusedKeywordsError:
     """The error of an ``encode`` call given keywords the model does not take, in sentence-transformers'
     words (``valid``: what ``get_model_kwargs()`` lists)."""
     names = (
@@ -709,7 +707,7 @@ def unexpected_keywords(
         if valid
         else "this model does not accept any additional keyword arguments."
     )
-    return UnexpectedKeywordsError(
+    return UnusedKeywordsError(
         f"{model_class}.encode() has been called with additional keyword arguments that this model "
         f"does not use: {sorted(unknown)}. As per {model_class}.get_model_kwargs(), {names}"
     )

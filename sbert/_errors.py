@@ -91,8 +91,14 @@ class InputError(SbertError, ValueError):
 
 
 class UnexpectedKeywordsError(InputError, TypeError):
-    """A call got keywords it does not take: a ``ValueError`` as sentence-transformers' ``encode`` raises
-    it, and a ``TypeError`` as Python raises it for a function."""
+    """A call got keywords it does not take: a ``TypeError`` as Python raises it for a function (a
+    ``Transformer()`` given an unknown option), and a ``ValueError``."""
+
+
+class UnusedKeywordsError(InputError):
+    """``encode`` got keywords the model's modules do not use: a ``ValueError`` only, as
+    sentence-transformers 6 raises it (code that catches the ``TypeError`` of an older release, mlflow's
+    pyfunc, lets it through there)."""
 
 
 class InputTypeError(InputError, TypeError):
