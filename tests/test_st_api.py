@@ -712,3 +712,14 @@ def test_repr_of_a_masked_lm_checkpoint_names_the_encoder_as_sentence_transforme
     assert repr(model) == expected
     assert type(model[0].auto_model).__name__ == "BertModel"  # the torch encoder, loaded now
     assert repr(model) == expected
+
+
+def test_no_model_config_attribute_as_sentence_transformers_6(mean_path):
+    """sentence-transformers 6 has no ``_model_config`` (older releases kept the saved settings there), so
+    ``getattr(model, "_model_config", {}).get("prompts", {})`` (a pattern of client code) gives ``{}``;
+    sbert's own method of that name made it raise."""
+    theirs = reference(mean_path)
+    ours = SentenceTransformer(mean_path)
+    assert getattr(theirs, "_model_config", {}).get("prompts", {}) == {}
+    assert getattr(ours, "_model_config", {}).get("prompts", {}) == {}
+    assert ours._get_model_config().keys() == theirs._get_model_config().keys()
