@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from ._backends import BACKENDS
 from ._backends.torch_runner import precision_dtype
-from ._errors import InputError, require_torch, warn_at_caller
+from ._errors import InputError, require_torch, warn_at_caller, warn_renamed
 from ._format.card_data import SentenceTransformerModelCardData
 from ._model_methods import ModelMethods, ModuleEditing
 from ._numeric import SIMILARITY_FUNCTIONS
@@ -38,6 +37,9 @@ INSTRUCTOR_POOLING_WARNING = (
     "configuration or call `model.set_pooling_include_prompt(False)` after loading the model."
 )
 
+# sentence-transformers 6.3's words for the older name of truncate_embeddings
+TRUNCATE_RENAMED = "The `truncate_sentence_embeddings` method has been renamed to `truncate_embeddings`."
+
 
 class SentenceTransformersMethods(ModelMethods, ModuleEditing):
     """Mixed into :class:`sbert.SentenceTransformer`: sentence-transformers' names for what sbert does."""
@@ -49,7 +51,9 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
 
     @classmethod
     def load(cls, input_path: str | os.PathLike) -> Any:
-        """The model at ``input_path`` (sentence-transformers' old spelling of the constructor)."""
+        """The model at ``input_path`` (sentence-transformers' old spelling of the constructor, which warns
+        there)."""
+        warn_renamed(f"{cls.__name__}.load(...) is deprecated, use {cls.__name__}(...) instead.")
         return cls(input_path)
 
     # torch.nn.Module's methods (sbert._model_methods) act on the torch modules, which a model that
@@ -131,11 +135,10 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
         routing = [name for name in ("task", "modality") if name in names]
         return routing + sorted(names - set(routing))
 
-    @contextmanager
-    def truncate_sentence_embeddings(self, truncate_dim: int | None) -> Iterator[None]:
-        """sentence-transformers' name for :meth:`truncate_embeddings`."""
-        with self.truncate_embeddings(truncate_dim):
-            yield
+    def truncate_sentence_embeddings(self, truncate_dim: int | None) -> Any:
+        """sentence-transformers' older name for :meth:`truncate_embeddings` (a FutureWarning there)."""
+        warn_renamed(TRUNCATE_RENAMED, FutureWarning)
+        return self.truncate_embeddings(truncate_dim)
 
     @property
     def dtype(self) -> Any:

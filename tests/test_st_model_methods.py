@@ -59,8 +59,11 @@ def test_evaluate_truncate_backend_and_dtype_as_sentence_transformers(mean_path,
     ours, ref = SentenceTransformer(mean_path, backend="torch"), reference(mean_path)
     assert ours.get_backend() == ref.get_backend() == "torch"
     assert ours.dtype == ref.dtype == torch.float32
-    assert SentenceTransformer.load(mean_path).get_embedding_dimension() == DIM
-    with ours.truncate_sentence_embeddings(8), ref.truncate_embeddings(8):  # ST 6: the old name warns
+    with pytest.warns(DeprecationWarning, match=r"SentenceTransformer.load\(\.\.\.\) is deprecated"):
+        assert SentenceTransformer.load(mean_path).get_embedding_dimension() == DIM  # as ST 6 warns
+    with pytest.warns(FutureWarning, match="`truncate_sentence_embeddings` method has been renamed"):
+        truncated = ours.truncate_sentence_embeddings(8)  # ST 6: the old name warns
+    with truncated, ref.truncate_embeddings(8):
         got, want = ours.encode(SENTENCES), ref.encode(SENTENCES)
     assert got.shape == want.shape == (len(SENTENCES), 8)
     np.testing.assert_allclose(got, want, atol=1e-5)
