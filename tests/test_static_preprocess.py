@@ -45,14 +45,8 @@ def test_preprocess_gives_sentence_transformers_features(prompt):
         torch.testing.assert_close(
             ours(features)["sentence_embedding"], reference(expected)["sentence_embedding"]
         )
-        padded = ours.to_features(ours.tokenizer.encode_padded(TEXTS))  # sbert's batching form still reads
-        padded = ours(padded)["sentence_embedding"]
+        padded = ours(ours.tokenize(TEXTS))["sentence_embedding"]  # sbert's padded form still reads
     torch.testing.assert_close(padded, reference(reference.preprocess(TEXTS))["sentence_embedding"])
-    # tokenize, preprocess's older name there, gives the same flat ids (it gave padded ones)
-    older, expected_older = ours.tokenize(TEXTS), reference.tokenize(TEXTS)
-    assert older.keys() == expected_older.keys() == {"input_ids", "offsets"}
-    for key in expected_older:
-        torch.testing.assert_close(older[key], expected_older[key], rtol=0, atol=0)
 
 
 def test_float64_table_stays_float64_as_in_sentence_transformers(tmp_path):

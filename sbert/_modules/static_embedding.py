@@ -83,11 +83,10 @@ class StaticEmbedding(InputModule):
             raise InputError("StaticEmbedding needs embedding_weights or embedding_dim.")
         self.base_model = base_model  # for the model card
 
-    def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, torch.Tensor]:
-        """:meth:`preprocess`'s flat ids and offsets (no special tokens), as sentence-transformers 6's
-        ``tokenize`` (its older name) gives them; sbert's batching reads padded ids (:meth:`to_features`)."""
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask as ``(B, T)`` tensors (no special tokens)."""
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
-        return self.preprocess(texts)
+        return self.to_features(self.tokenizer.encode_padded(texts))
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {
