@@ -75,3 +75,25 @@ def test_without_the_alias_sentence_transformers_is_its_own():
 
     assert CrossEncoder is not sbert.CrossEncoder
     assert CrossEncoder.__module__.startswith("sentence_transformers")
+
+
+def test_module_classes_register_nothing_under_the_alias(sbert_as_sentence_transformers):
+    """sbert's module classes count as sentence-transformers' namesakes once it is imported
+    (tests/test_st_registration_s45.py); under the alias those namesakes are sbert's own classes, which a
+    module made then leaves as they are (no class registered with another of sbert's)."""
+    import abc
+
+    from sbert import _st_registration as registration
+    from sbert.models import Dense, Module, Normalize, Pooling, Transformer
+
+    class Probe(Module):  # a class of sbert's not yet registered (those of the library may be by now)
+        forward = save = None
+
+    Probe.__module__ = "sbert._probe"
+    registration.count_module_as_sentence_transformers(Probe)
+    kinds = (Dense, Module, Normalize, Pooling, Transformer)
+    before = [len(abc._get_dump(kind)[0]) for kind in kinds]
+    Dense(4, 2)
+    assert [len(abc._get_dump(kind)[0]) for kind in kinds] == before
+    assert Probe in registration._PENDING_MODULES  # kept for the real library, once it is imported
+    registration._PENDING_MODULES.discard(Probe)
