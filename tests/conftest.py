@@ -79,6 +79,23 @@ SENTENCES = [
 # waits on a pipe nobody reads), not a measurement; a child past it counts as hung.
 HANG_GUARD_S = 600
 
+
+def child_json(script: str, *args: object) -> dict:
+    """What ``python -c script args`` printed as JSON on its last line, in a fresh process that imports this
+    checkout's sbert (one torch thread); the child must exit with 0."""
+    import subprocess
+    import sys
+
+    import sbert
+
+    root = str(Path(sbert.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-c", script, *map(str, args)]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=HANG_GUARD_S)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 # The head of a probe script run in a subprocess: importing torch, transformers or sentence-transformers
 # fails, so the script proves a code path needs none of them.
 BLOCK_TORCH = """
@@ -749,23 +766,26 @@ def stop_at(step: int):
     return StopAt()
 
 
+class WarningMessages(logging.Handler):
+    """A logging handler that keeps the messages of WARNING records and above (``.messages``)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
 @pytest.fixture
 def warnings_logged(monkeypatch):
     """The WARNING records' messages of a call, with both libraries' log-once memories emptied first
     (sentence-transformers logs these with transformers' ``warning_once``, once per process)."""
 
-    class Messages(logging.Handler):
-        def __init__(self):
-            super().__init__(logging.WARNING)
-            self.messages = []
-
-        def emit(self, record):
-            self.messages.append(record.getMessage())
-
     def run(call):
         monkeypatch.setattr("sbert._errors._LOGGED", set())
         logging.Logger.warning_once.cache_clear()  # set by transformers' logging, imported by both
-        handler = Messages()
+        handler = WarningMessages()
         logging.getLogger().addHandler(handler)
         try:
             result = call()

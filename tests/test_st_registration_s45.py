@@ -6,16 +6,8 @@ import."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from conftest import HANG_GUARD_S, build_tiny_classifier
-
-import sbert
+from conftest import build_tiny_classifier, child_json
 
 CHECK = """
 import json, sys
@@ -49,16 +41,7 @@ print(json.dumps({
 @pytest.mark.parametrize("order", ["first", "later"])
 def test_models_count_as_sentence_transformers_classes(default_model_path, tmp_path, order):
     cross = build_tiny_classifier(tmp_path / "cross")
-    env = {**os.environ, "PYTHONPATH": str(Path(sbert.__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK, str(default_model_path), str(cross), order],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=HANG_GUARD_S,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = child_json(CHECK, default_model_path, cross, order)
     # ONNX models: sbert imports neither library; sentence-transformers was imported first or not yet
     assert found["imported_by_sbert"] == [order == "first", order == "first"]
     assert found["tokenizers_imported_by_sbert"] == (order == "first")

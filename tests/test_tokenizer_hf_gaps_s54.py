@@ -9,21 +9,15 @@ transformers' ``AutoTokenizer`` of the same folder, which is what sentence-trans
 from __future__ import annotations
 
 import copy
-import json
 import logging
-import os
 import pickle
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import transformers
-from conftest import HANG_GUARD_S, build_tiny_gpt2, classic_pooling, write_st_folder
+from conftest import WarningMessages, build_tiny_gpt2, child_json, classic_pooling, write_st_folder
 
-import sbert
 from sbert import SentenceTransformer
 from sbert._tokens.tokenizer import TextTokenizer
 
@@ -149,32 +143,14 @@ print(json.dumps({
 
 
 def test_objects_made_before_transformers_is_imported_count_too(tiny_bert):
-    env = {**os.environ, "PYTHONPATH": str(Path(sbert.__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
-    out = subprocess.run(
-        [sys.executable, "-c", CHECK, str(tiny_bert)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=HANG_GUARD_S,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = child_json(CHECK, tiny_bert)
     assert found == {"imported_by_sbert": False, "batch": True, "later_batch": True, "fast": True}
-
-
-class _Records(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.messages = []
-
-    def emit(self, record):
-        self.messages.append(record.getMessage())
 
 
 @pytest.fixture
 def long_warnings():
     """The messages logged on transformers' tokenizer logger (which does not propagate to the root)."""
-    handler = _Records()
+    handler = WarningMessages()
     logger = logging.getLogger("transformers.tokenization_utils_base")
     logger.addHandler(handler)
     yield handler.messages
