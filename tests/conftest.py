@@ -37,6 +37,27 @@ _pin_xdist_worker()
 _frozen_module: list = [None]
 
 
+def pytest_configure(config) -> None:
+    """Keep the module order of ``pytest_collection_modifyitems`` under ``--dist loadscope``: xdist otherwise
+    re-sorts modules by their number of tests, which leaves the one-test modules that spawn processes for
+    last, where one worker runs them alone while the other has finished."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Modules with more ``slow`` tests first, then those with more tests (each module's own order kept), so
+    the two workers start on the longest work and finish together."""
+    from collections import Counter
+
+    def module_of(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    slow = Counter(module_of(item) for item in items if item.get_closest_marker("slow"))
+    tests = Counter(module_of(item) for item in items)
+    items.sort(key=lambda item: (-slow[module_of(item)], -tests[module_of(item)]))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item) -> None:
     """At each test module's first test (the previous module's fixtures torn down): collect, then move what

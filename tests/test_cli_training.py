@@ -22,6 +22,7 @@ def _last_line(capsys) -> str:
     return capsys.readouterr().out.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_eval_sts_default_model_prints_spearman_last(default_model, tmp_path, capsys):
     """The default model's Spearman on STSb test pairs, as its evaluator computes it (on all pairs, 82.03:
     test_evaluation.py, evaluates the full set once); the first 300 pairs here."""

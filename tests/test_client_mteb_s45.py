@@ -114,6 +114,7 @@ def _registered_pattern(package: str, encoder, cross) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_registered_models_answer_mtebs_isinstance_branches(default_model_path, tmp_path):
     cross = build_tiny_classifier(tmp_path / "cross")
     ours = _registered_pattern("sbert", default_model_path, cross)

@@ -24,6 +24,7 @@ def reference_pool(dropout_free_st):
 
 
 @pytest.mark.parametrize("chunk_size", [None, 3])
+@pytest.mark.slow
 def test_raw_features_on_a_pool_are_padded_per_chunk_as_sentence_transformers(
     dropout_free_st, reference_pool, chunk_size
 ):

@@ -27,6 +27,7 @@ def _pool_copies() -> set[str]:
     return set(glob.glob(f"{tempfile.gettempdir()}/sbert-pool-*"))
 
 
+@pytest.mark.slow
 def test_a_pool_stopped_by_sentence_transformers_takes_its_copy_along(dropout_free_st):
     import sentence_transformers
 

@@ -210,6 +210,7 @@ def run_two_processes(script: Path, folders: dict, out: Path) -> list[dict]:
     return [json.loads(Path(f"{out}.{rank}.json").read_text()) for rank in range(2)]
 
 
+@pytest.mark.slow
 def test_gathering_losses_on_two_processes_equal_sentence_transformers(folders, tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)

@@ -91,6 +91,7 @@ def sparse_pool(folders):
     model.stop_multi_process_pool(pool)
 
 
+@pytest.mark.slow
 def test_sparse_pool_encodes_as_one_process_and_sentence_transformers(sparse_pool, folders):
     from sentence_transformers import SparseEncoder
 

@@ -43,6 +43,7 @@ def _assert_same(ours, theirs, tol):
 
 
 @pytest.mark.filterwarnings("ignore:One or more queries filled")
+@pytest.mark.slow
 def test_pool_encodes_as_one_process_and_sentence_transformers(model_and_pool, folder):
     from sentence_transformers import MultiVectorEncoder
 
@@ -114,6 +115,7 @@ def _change_settings(model):
 
 @pytest.mark.filterwarnings("ignore:One or more queries filled")
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
+@pytest.mark.slow
 def test_workers_see_settings_changed_after_loading(folder, backend):
     """sentence-transformers' workers get the model as it is when the pool starts; sbert's load its folder (on
     ONNX) or a saved copy (on torch) and take the rest from the model: the pool gives what one process and

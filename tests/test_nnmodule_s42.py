@@ -176,6 +176,7 @@ print(json.dumps([before, isinstance(model, torch.nn.Module), [n for n, _ in hol
 """
 
 
+@pytest.mark.slow
 def test_a_model_made_before_torch_was_imported_registers_and_trains_in_a_parent(folders, tmp_path):
     """sbert encodes on ONNX without torch; a model made so, then held by a module once torch is imported,
     is a registered child (its weights in the parent's parameters and state dict), and training the parent

@@ -115,6 +115,7 @@ def _run(folder: Path, tmp_path: Path, *scenarios: str) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_dead_workers_pool_stops_and_exits_as_sentence_transformers(folder, tmp_path):
     reference = _run(folder, tmp_path, "st-st")  # ST's pool stopped by ST
     assert reference["exit code"] == 0 and reference["finished"], reference["stderr"]

@@ -433,6 +433,7 @@ def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
         assert batches < 32, "64 one-text requests from 32 clients should share batches"
 
 
+@pytest.mark.slow
 def test_full_server_answers_429_with_retry_after_and_recovers(tmp_path):
     with running(["--model", "fake:16?delay=1", "--max-concurrent-requests", "2"], tmp_path) as server:
 
@@ -452,6 +453,7 @@ def test_full_server_answers_429_with_retry_after_and_recovers(tmp_path):
         assert metrics['sbert_requests_total{route="/embed",status="429"}'] == codes.count(429)
 
 
+@pytest.mark.slow
 def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
     server = Server(["--model", "fake:16?delay=2"], tmp_path / "drain.log").start()
     try:

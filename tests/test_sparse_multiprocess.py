@@ -31,6 +31,7 @@ def _dense(embeddings):
     return embeddings.to_dense() if embeddings.is_sparse else embeddings
 
 
+@pytest.mark.slow
 def test_pool_encodes_as_one_process_and_sentence_transformers(masked_lm):
     from sentence_transformers import SparseEncoder
 

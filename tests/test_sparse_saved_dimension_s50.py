@@ -50,6 +50,7 @@ def test_encodes_to_the_vocabulary_and_reports_the_saved_dimension(folder, refer
     np.testing.assert_allclose(single.to_dense().numpy(), expected[2], atol=1e-5, rtol=0)
 
 
+@pytest.mark.slow
 def test_a_pool_joins_chunks_at_the_vocabulary_width(folder, reference):
     import sbert
 

@@ -435,6 +435,7 @@ def test_torch_dynamic_quantization_of_the_whole_model_as_in_sentence_transforme
     np.testing.assert_allclose(ours.encode(texts), ref.encode(texts), atol=1e-5, rtol=0)  # the original
 
 
+@pytest.mark.slow
 def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
     """sentence-transformers' pool API; the model is built from modules, so the workers load a saved copy."""
     model = SentenceTransformer(modules=[models.Transformer(tiny_bert), models.Pooling(DIM)])
@@ -485,6 +486,7 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         model.stop_multi_process_pool(pool)
 
 
+@pytest.mark.slow
 def test_pool_workers_get_weights_changed_in_memory(tiny_st_factory):
     """A loaded model changed in memory (as training changes it): the workers compute with the new weights,
     as sentence-transformers' workers do with the model it sends them, not with the folder's."""

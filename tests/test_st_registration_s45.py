@@ -39,6 +39,7 @@ print(json.dumps({
 
 
 @pytest.mark.parametrize("order", ["first", "later"])
+@pytest.mark.slow
 def test_models_count_as_sentence_transformers_classes(default_model_path, tmp_path, order):
     cross = build_tiny_classifier(tmp_path / "cross")
     found = child_json(CHECK, default_model_path, cross, order)
