@@ -441,11 +441,5 @@ def _write_json(path: str, value: Any) -> None:
         json.dump(value, f, indent=4, sort_keys=True)
 
 
-def _is_hf(callback: Any) -> bool:
-    from .callbacks import is_hf_callback
-
-    return is_hf_callback(callback)
-
-
 def _matches(held: Any, callback: Any) -> bool:
     return isinstance(held, callback) if isinstance(callback, type) else held is callback
