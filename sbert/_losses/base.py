@@ -405,15 +405,6 @@ def check_range(labels: np.ndarray, where: str, name: str, low: float, high: flo
         )
 
 
-def refuse_options(loss: str, given: dict[str, Any], defaults: dict[str, Any], why: str) -> None:
-    """Raise :class:`InputError` for sentence-transformers options sbert's version of ``loss`` accepts only
-    at their default (``why`` says what to use instead)."""
-    changed = {key: value for key, value in given.items() if value != defaults[key]}
-    if changed:
-        options = ", ".join(f"{key}={value!r}" for key, value in changed.items())
-        raise InputError(f"{loss}: {options} is not supported by sbert; {why}")
-
-
 def at_least_float32(x: torch.Tensor) -> torch.Tensor:
     """float16 / bfloat16 (any sub-float32 float) as float32, as sentence-transformers' similarity functions
     take them: a half-precision product rounds nearby scores into ties."""
