@@ -86,9 +86,6 @@ class Checkpoint:
     def _name(self) -> str:
         return str(self.files[0]) if len(self.files) == 1 else f"{self.files[0].parent} (safetensors shards)"
 
-    def has(self, name: str) -> bool:
-        return self.prefix + name in self.where
-
     def get(self, name: str, shape: Sequence[int], *, prefixed: bool = True) -> np.ndarray:
         """The float32 tensor ``name`` (under the prefix unless not ``prefixed``: a task model's head);
         ModelLoadError if it is missing or not of ``shape``."""

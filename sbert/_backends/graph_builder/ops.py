@@ -106,9 +106,6 @@ class Graph:
         self.nodes.append(proto.Node("Identity", [source], [name], f"{name}_output"))
         self.outputs.append((name, dims))
 
-    def weight_bytes(self) -> int:
-        return sum(array.nbytes for array in self.initializers.values())
-
     def external_digest(self) -> str:
         """8 hex digits of a hash of what :meth:`encode` puts in the side file (each such initializer's name,
         type, shape and bytes): the same weights give the same side file name."""
