@@ -58,7 +58,7 @@ async def embed(pipeline: Pipeline, body: EmbedRequest) -> Any:
 @routes.post("/embed_all", tag="TEI")
 async def embed_all(pipeline: Pipeline, body: EmbedAllRequest) -> Any:
     """Every token's vector, ``[[[float]]]``: per input, one vector per token (special tokens included),
-    as text-embeddings-inference returns them; the model needs its torch weights."""
+    as text-embeddings-inference returns them (torch or ONNX; a fake model has none: 422)."""
     return await pipeline.token_embeddings(body)
 
 
