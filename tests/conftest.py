@@ -129,6 +129,25 @@ sys.meta_path.insert(0, Block())
 """
 
 
+@pytest.fixture
+def built_apps(monkeypatch) -> list:
+    """``sbert serve`` builds its app as ``serve`` does (every check of ``create_app``) and announces it, but
+    does not listen: the apps it built, in order."""
+    import sbert._server as server_package
+
+    apps = []
+    listening_only = ("host", "port", "graceful_timeout", "log_level")
+
+    def build_only(models, *, announce=None, **options):
+        options = {key: value for key, value in options.items() if key not in listening_only}
+        apps.append(server_package.create_app(models, **options))
+        if announce is not None:
+            announce()
+
+    monkeypatch.setattr(server_package, "serve", build_only)
+    return apps
+
+
 def free_port() -> int:
     """A loopback port nobody listens on now (servers, torchrun), so parallel runs do not collide."""
     import socket

@@ -524,6 +524,15 @@ def test_limits_name_themselves(client):
     assert streamed.status_code == 413
     long = client.post("/embed", json={"inputs": "a " * 200, "model": "other"})
     assert long.status_code == 413 and "16 tokens" in long.json()["error"]
+    assert "send truncate=true (or start the server with --auto-truncate)" in long.json()["error"]
+    # a request's own refusal overrides --auto-truncate, and Cohere's body asks in its own words
+    refused = client.post("/embed", json={"inputs": "a " * 200, "model": "other", "truncate": False})
+    assert refused.status_code == 413 and "--auto-truncate" not in refused.json()["error"]
+    cohere = {"texts": ["a " * 200], "model": "other", "input_type": "search_document", "truncate": "NONE"}
+    refused = client.post("/v2/embed", json=cohere)
+    assert refused.status_code == 413, refused.text
+    assert 'send truncate "END" (or "START")' in refused.json()["error"]
+    assert "truncate=true" not in refused.json()["error"]
 
 
 @pytest.mark.parametrize(

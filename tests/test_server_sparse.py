@@ -92,6 +92,9 @@ def test_embed_sparse_limits_and_errors(client, folder):
     assert unknown.status_code == 404 and "'splade'" in unknown.json()["error"]
     assert client.post("/embed_sparse", json={"inputs": []}).status_code == 400
     assert client.post("/embed_sparse", json={"inputs": 3}).status_code == 422
+    for chunked in ({"chunk_tokens": 8}, {"chunk_overlap": 2}):  # /embed's windows are not served here
+        refused = client.post("/embed_sparse", json={"inputs": [LONG], **chunked})
+        assert refused.status_code == 422 and "leave chunk_tokens and chunk_overlap out" in refused.text
     bad_prompt = client.post("/embed_sparse", json={"inputs": QUERY, "prompt_name": "nope"})
     assert bad_prompt.status_code == 422 and "'query'" in bad_prompt.json()["error"]
     dense = client.post("/embed", json={"inputs": QUERY})  # a sparse-only server has no dense model
@@ -118,16 +121,10 @@ def test_info_describes_a_splade_model_as_tei(client):
     assert info["max_input_length"] == 64 and info["sparse_models"][0]["prompts"] == ["document", "query"]
 
 
-def test_cli_serve_sparse(folder, monkeypatch, capsys):
-    import sbert._server as server_package
+def test_cli_serve_sparse(folder, built_apps, capsys):
     from sbert._cli import main
 
-    apps = []
-
-    def build_only(models, **options):
-        apps.append(server_package.create_app(models, sparse_models=options["sparse_models"]))
-
-    monkeypatch.setattr(server_package, "serve", build_only)
+    apps = built_apps
     assert main(["serve", "--sparse", f"sp={folder}"]) == 0
     assert "serving sp on" in capsys.readouterr().err
     state = apps[0].state.sbert

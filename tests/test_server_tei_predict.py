@@ -197,17 +197,10 @@ def test_auto_truncate_cuts_tei_requests_that_send_no_truncate(folders):
         assert refused.status_code == 413
 
 
-def test_cli_serve_auto_truncate_and_classifiers(folders, monkeypatch, capsys):
-    import sbert._server as server_package
+def test_cli_serve_auto_truncate_and_classifiers(folders, built_apps, monkeypatch, capsys):
     from sbert._cli import main
 
-    apps = []
-
-    def build_only(models, **options):
-        keep = ("rerankers", "classifiers", "auto_truncate")
-        apps.append(server_package.create_app(models, **{key: options[key] for key in keep}))
-
-    monkeypatch.setattr(server_package, "serve", build_only)
+    apps = built_apps
     args = ["serve", "--model", "fake", "--classifier", f"nli={folders['nli']}", "--auto-truncate"]
     assert main(args) == 0
     assert "classifying with nli (POST /predict)" in capsys.readouterr().err

@@ -240,25 +240,29 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     names = ", ".join(served_names({**models, **sparse})[0])  # the names clients use (not paths)
-    if rerankers:
-        reranking = ", ".join(served_names(rerankers)[0])
-        print(f"sbert: reranking with {reranking} (POST /rerank, /v1/rerank)", file=sys.stderr)
-    if classifiers:
-        classifying = ", ".join(served_names(classifiers)[0])
-        print(f"sbert: classifying with {classifying} (POST /predict)", file=sys.stderr)
-    if index is not None:
+
+    def announce() -> None:  # once the app is built: a refused start prints only its error
+        if rerankers:
+            reranking = ", ".join(served_names(rerankers)[0])
+            print(f"sbert: reranking with {reranking} (POST /rerank, /v1/rerank)", file=sys.stderr)
+        if classifiers:
+            classifying = ", ".join(served_names(classifiers)[0])
+            print(f"sbert: classifying with {classifying} (POST /predict)", file=sys.stderr)
+        if index is not None:
+            print(
+                f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",
+                file=sys.stderr,
+            )
         print(
-            f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",
+            f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)",
             file=sys.stderr,
         )
-    print(
-        f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)",
-        file=sys.stderr,
-    )
+
     options = {name: getattr(args, name) for name in SERVE_OPTIONS}
     cross_encoders = {"rerankers": rerankers or None, "classifiers": classifiers or None}
     cross_encoders["sparse_models"] = sparse or None
-    serve(models or None, api_key=api_key, index=index, **cross_encoders, **options, **chunking)
+    options.update(cross_encoders, **chunking, api_key=api_key, index=index, announce=announce)
+    serve(models or None, **options)
     return 0
 
 

@@ -18,7 +18,7 @@ functions below raise ``BackendUnavailableError`` naming the extra.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .._checks import check_positive_int
@@ -228,15 +228,19 @@ def serve(
     port: int = 8080,
     graceful_timeout: float = 30.0,
     log_level: str = "info",
+    announce: Callable[[], None] | None = None,
     **options: Any,
 ) -> None:
-    """Run :func:`create_app` under uvicorn until SIGTERM or Ctrl-C, then drain gracefully.
+    """Run :func:`create_app` under uvicorn until SIGTERM or Ctrl-C, then drain gracefully; ``announce`` is
+    called once the app is built (its checks passed), before the server listens.
 
     On the first SIGTERM/SIGINT the server answers new requests with 503 (``/health`` too, so load
     balancers stop sending), finishes the requests in flight (at most ``graceful_timeout`` seconds)
     and exits; a second signal exits at once.
     """
     app = create_app(models, **options)
+    if announce is not None:
+        announce()
     from .run import run_until_drained
 
     run_until_drained(app, host=host, port=port, graceful_timeout=graceful_timeout, log_level=log_level)

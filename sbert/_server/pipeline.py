@@ -28,7 +28,7 @@ from .engine import ServedModel
 from .errors import InvalidJson, InvalidRequest, NotFound, TooLarge, summarize_validation
 from .reranking import ServedReranker
 from .routes.registry import Reply, Route
-from .schemas import PairInputs, PredictInputs, RequestBody, TextInputs, TokenizeRequest
+from .schemas import ASK_TO_TRUNCATE, PairInputs, PredictInputs, RequestBody, TextInputs, TokenizeRequest
 from .state import NO_RERANKER, ServerState
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -42,11 +42,10 @@ TOO_MANY_CHARACTERS = (
     "input {i} has {n} characters; /tokenize takes at most {limit} ({per} per token of the model's limit)."
 )
 OVERFLOW_FIXES = {
-    "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send "
-    "chunk_tokens to embed it as the mean of its windows",
-    "reranker": "shorten the document, or send truncate=true (or start the server with --auto-truncate)",
-    "classifier": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
-    "sparse model": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
+    "model": "shorten it, {truncate}, or send chunk_tokens to embed it as the mean of its windows",
+    "reranker": "shorten the document, or {truncate}",
+    "classifier": "shorten it, or {truncate}",
+    "sparse model": "shorten it, or {truncate}",
 }
 TOO_MANY_TO_RERANK = (
     "{n} documents in one request; the limit is {limit} (--max-input-items): split the request."
@@ -175,7 +174,8 @@ class Pipeline:
         with self.state.admission():
             encodings = await self._in_pool(reranker.tokenize, inputs.query, inputs.documents, inputs.side)
             if not self.truncates(inputs.truncate):
-                _check_overflow(encodings, "the pair of the query and document {i}", reranker)
+                advice = truncate_advice(inputs.truncate)
+                _check_overflow(encodings, "the pair of the query and document {i}", reranker, advice=advice)
             logits = await self.state.batchers[reranker.name].embed(encodings)
         return Scored(reranker, logits, sum(len(e.ids) for e in encodings))
 
@@ -186,7 +186,8 @@ class Pipeline:
         with self.state.admission():
             encodings = await self._in_pool(classifier.tokenize_sequences, inputs.sequences, inputs.side)
             if not self.truncates(inputs.truncate):
-                _check_overflow(encodings, "input {i}", classifier, kind="classifier")
+                advice = truncate_advice(inputs.truncate)
+                _check_overflow(encodings, "input {i}", classifier, kind="classifier", advice=advice)
             logits = await self.state.batchers[classifier.name].embed(encodings)
         return Scored(classifier, logits, sum(len(e.ids) for e in encodings))
 
@@ -200,7 +201,8 @@ class Pipeline:
         """413 for an input over the model's token limit, unless the request (or the server) truncates."""
         if not self.truncates(inputs.truncate):
             kind = "sparse model" if served.sparse else None
-            _check_overflow(encodings, "input {i}", served, served.reader(task).max_length, kind)
+            advice = truncate_advice(inputs.truncate, inputs.ask_to_truncate)
+            _check_overflow(encodings, "input {i}", served, served.reader(task).max_length, kind, advice)
 
     def _check_count(self, texts: Sequence[Any], too_many: str) -> None:
         limit = self.state.max_input_items
@@ -227,21 +229,28 @@ class Pipeline:
         return await loop.run_in_executor(pool or self.state.tokenize_pool, function, *args)
 
 
+def truncate_advice(truncate: bool | None, ask: str = ASK_TO_TRUNCATE) -> str:
+    """How a request over the token limit asks to be cut: ``ask`` (its route's own field), and the server's
+    --auto-truncate only where the request said nothing (an explicit refusal overrides the server's flag)."""
+    return f"{ask} (or start the server with --auto-truncate)" if truncate is None else ask
+
+
 def _check_overflow(
     encodings: list[Any],
     what: str,
     served: ServedModel | ServedReranker,
     limit: int | None = None,
     kind: str | None = None,
+    advice: str = ASK_TO_TRUNCATE,
 ) -> None:
     """413 naming the first encoding cut at the token limit of ``served`` (``what``: how to name it;
-    ``kind``: what ``served`` is, by default a model or a reranker)."""
+    ``kind``: what ``served`` is, by default a model or a reranker; ``advice``: how to ask for truncation)."""
     kind = kind or ("model" if isinstance(served, ServedModel) else "reranker")
     for i, encoding in enumerate(encodings):
         if encoding.overflowing:
             raise TooLarge(
                 f"{what.format(i=i)} is longer than the limit of {limit or served.max_length} tokens of "
-                f"{kind} {served.name!r}; {OVERFLOW_FIXES[kind]}."
+                f"{kind} {served.name!r}; {OVERFLOW_FIXES[kind].format(truncate=advice)}."
             )
 
 

@@ -85,6 +85,7 @@ def _texts(field: str) -> AfterValidator:
 
 
 TEXTS = "a string or an array of strings"
+ASK_TO_TRUNCATE = "send truncate=true"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class TextInputs:
     task: str | None = None  # "query" or "document": as encode_query / encode_document (prompt and route)
     chunk_tokens: int | None = None  # cut long texts into windows of this many tokens (None: the server's)
     chunk_overlap: int | None = None
+    ask_to_truncate: str = ASK_TO_TRUNCATE  # how this route's body asks for it (named in a 413)
     token_ids: list[list[int]] | None = None  # instead of texts: the model's own token ids of each input
 
 
@@ -215,6 +217,7 @@ class CohereEmbedRequest(RequestBody, _Chunked):
             self.texts,
             truncate=self.truncate != "NONE",
             side="left" if self.truncate == "START" else "right",
+            ask_to_truncate='send truncate "END" (or "START")',
             task=COHERE_TASKS.get(self.input_type or ""),
             chunk_tokens=self.chunk_tokens,
             chunk_overlap=self.chunk_overlap,
@@ -288,6 +291,18 @@ class EmbedSparseRequest(RequestBody):
     truncate: bool | None = Field(None, description=TRUNCATE)
     truncation_direction: Direction = "Right"
     prompt_name: str | None = None
+    # named only to be refused: the windows' mean of sparse vectors is not what /embed's chunking means
+    chunk_tokens: Any = None
+    chunk_overlap: Any = None
+
+    @model_validator(mode="after")
+    def _not_chunked(self) -> EmbedSparseRequest:
+        if self.chunk_tokens is not None or self.chunk_overlap is not None:
+            raise ValueError(
+                "/embed_sparse does not cut texts into windows; leave chunk_tokens and chunk_overlap out "
+                "(send truncate=true to cut long texts at the token limit)."
+            )
+        return self
 
     def text_inputs(self) -> TextInputs:
         side = self.truncation_direction.lower()
