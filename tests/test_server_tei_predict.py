@@ -172,6 +172,8 @@ def test_auto_truncate_cuts_tei_requests_that_send_no_truncate(folders):
         assert strict.get("/info").json()["auto_truncate"] is False
         for path, body in _long_requests("rr").items():
             assert strict.post(path, json=body).status_code == 413, path
+        by_reranker = strict.post("/predict", json=_long_requests("rr")["/predict"]).json()["error"]
+        assert "of reranker 'rr'" in by_reranker  # a reranker answers /predict here: named as one
     with _client({"st": st_model}, auto_truncate=True, **options) as lenient:
         assert lenient.get("/info").json()["auto_truncate"] is True
         for path, body in _long_requests("rr").items():

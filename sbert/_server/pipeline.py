@@ -187,7 +187,8 @@ class Pipeline:
             encodings = await self._in_pool(classifier.tokenize_sequences, inputs.sequences, inputs.side)
             if not self.truncates(inputs.truncate):
                 advice = truncate_advice(inputs.truncate)
-                _check_overflow(encodings, "input {i}", classifier, kind="classifier", advice=advice)
+                kind = "classifier" if classifier in self.state.classifiers.values() else "reranker"
+                _check_overflow(encodings, "input {i}", classifier, kind=kind, advice=advice)
             logits = await self.state.batchers[classifier.name].embed(encodings)
         return Scored(classifier, logits, sum(len(e.ids) for e in encodings))
 
