@@ -38,6 +38,62 @@ def check_parent(path: str | os.PathLike) -> None:
         raise InputError(f"cannot write {str(path)!r}: {str(parent)!r} is not a folder.")
 
 
+def check_output(path: str | os.PathLike, *inputs: str | os.PathLike | None) -> None:
+    """:func:`check_parent`, and that ``path`` is none of the files a command reads (``inputs``: ``None``
+    and ``-``, stdin, are skipped) and that its folder is writable: a command calls it before any work, so
+    an output never replaces its own input and an unwritable folder fails at once, not after the work."""
+    check_parent(path)
+    for source in inputs:
+        if source is not None and str(source) != "-" and _same_file(path, source):
+            raise InputError(
+                f"cannot write {str(path)!r}: it is also the input file {str(source)!r}; "
+                "choose another output file."
+            )
+    parent = Path(path).parent
+    if not os.access(parent, os.W_OK):
+        raise InputError(
+            f"cannot write {str(path)!r}: the folder {str(parent)!r} is not writable; "
+            "choose another output folder."
+        )
+
+
+def check_output_folder(folder: str | os.PathLike, *sources: str | os.PathLike | None) -> None:
+    """Before a command writes the folder ``folder`` (an export, a distilled model, an index, shards): no
+    file at it or above it, it is not one of the ``sources`` (what the command reads; those that do not
+    exist, such as hub names, are skipped), nor inside one nor around one (writing it would replace the
+    source), and the folder that will hold it is writable. Paths are compared resolved (symlinks followed)."""
+    named = str(folder)
+    out = Path(folder).expanduser().resolve()
+    existing = next(path for path in (out, *out.parents) if path.exists())
+    if not existing.is_dir():
+        what = "it is a file" if existing == out else f"{str(existing)!r} is a file"
+        raise InputError(f"cannot write the folder {named!r}: {what}; choose another output folder.")
+    for source in sources:
+        if source is None or not Path(source).expanduser().exists():
+            continue
+        src = Path(source).expanduser().resolve()
+        if out == src or src in out.parents or out in src.parents:
+            where = "is" if out == src else "is inside" if src in out.parents else "holds"
+            raise InputError(
+                f"cannot write {named!r}: it {where} the input {str(source)!r}, which writing it would "
+                "replace; choose another output folder."
+            )
+    holder = next((path for path in out.parents if path.exists()), out)  # where the temporary folder goes
+    for path in (holder, out) if out.is_dir() else (holder,):
+        if not os.access(path, os.W_OK):
+            raise InputError(
+                f"cannot write {named!r}: the folder {str(path)!r} is not writable; "
+                "choose another output folder."
+            )
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether ``a`` and ``b`` name one file (through a symlink or a hard link too)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
 @contextlib.contextmanager
 def atomic_directory(
     destination: str | os.PathLike,
@@ -65,7 +121,8 @@ def atomic_directory(
     dest = Path(destination).absolute()
     _refuse_files_in_the_way(dest, destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _make_unique(dest.parent, f".{dest.name}.tmp-", _mkdir)
+    with _naming(dest):
+        tmp = _make_unique(dest.parent, f".{dest.name}.tmp-", _mkdir)
     try:
         yield tmp
         _settle_tree(tmp)
@@ -107,18 +164,32 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = 
     """
     path = Path(path)
     check_parent(path)
-    tmp, fd = _make_unique(path.parent, f".{path.name}.tmp-", _create_file)
+    with _naming(path):
+        tmp, fd = _make_unique(path.parent, f".{path.name}.tmp-", _create_file)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with _naming(path), os.fdopen(fd, "wb") as f:
             f.write(data)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with _naming(path):
+            os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An ``OSError`` of the temporary file (a read-only folder, a full disk) raised again, of the same type,
+    naming the file the caller asked for: ``out.npy: No space left on device``, not ``.out.npy.tmp-...``."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno is None or error.strerror is None:
+            raise
+        raise type(error)(error.errno, error.strerror, os.fspath(path)) from error
 
 
 def _holds_more(dest: Path, new: Path) -> bool:
