@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .._errors import InputError
+from .._io.atomic import check_output_folder
 from .common import EXIT_OK, Command, positive_int
 
 _DESCRIPTION = """\
@@ -28,7 +29,12 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "model", metavar="MODEL", help="model folder or hub name ('all-MiniLM-L6-v2' is embedded)"
     )
-    parser.add_argument("output", metavar="OUT", help="folder to write (replaced atomically if it exists)")
+    parser.add_argument(
+        "output",
+        metavar="OUT",
+        help="folder to write, not the model's own; an existing folder is replaced whole (what it held is "
+        "deleted)",
+    )
     parser.add_argument(
         "--static", action="store_true", help="distil a static-embedding model (the one kind there is)"
     )
@@ -48,6 +54,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     if not args.static:
         raise InputError("sbert distill makes static-embedding models only: add --static.")
+    check_output_folder(args.output, args.model)  # before any work: never the model's own folder
     from .._modules.static_embedding import distill_to_folder  # imports torch: only when the command runs
 
     width = distill_to_folder(

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from .._errors import InputError
+from .._io.atomic import check_output, check_output_folder
 from .._io.files import embeddings_writer, read_texts
 from .._numeric import SIMILARITY_FUNCTIONS, similarity_matrix
 from .._tokens.chunking import check_chunking
@@ -121,6 +122,8 @@ def _run_encode(args: argparse.Namespace) -> int:
         raise InputError("--id-column and --num-actors apply to --ray.")
     # Everything that can fail without the model fails first: reading input, choosing the writer.
     write = embeddings_writer(args.output)
+    if args.output is not None:
+        check_output(args.output, args.input)
     texts = _texts(args)
     model = load_model(args)
     # (n, d) float32, in input order; (0, d) for an empty file
@@ -226,7 +229,11 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "model", metavar="MODEL", help="model folder or hub name ('all-MiniLM-L6-v2' is embedded)"
     )
     parser.add_argument(
-        "output", metavar="OUT_DIR", help="folder to write (replaced atomically if it exists)"
+        "output",
+        metavar="OUT_DIR",
+        help="folder to write, not the model's own; an existing folder keeps what the export does not write "
+        "(except weight files at its top level), and each file or folder the export writes replaces its "
+        "namesake",
     )
     parser.add_argument(
         "--quantize", choices=("int8",), default=None, help="write a dynamically quantized int8 graph"
@@ -241,6 +248,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from .._format.hub import resolve_model_path
     from .._format.layout import cross_encoder_reason
 
+    check_output_folder(args.output, args.model)  # before any work: never the model's own folder
     folder = resolve_model_path(args.model, allow_pickle=args.allow_pickle)
     precision = args.quantize or "fp32"
     classifier = cross_encoder_reason(folder) is not None  # a reranker / pair classifier: its logits graph

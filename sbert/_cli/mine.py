@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from .._io.atomic import check_parent
+from .._io.atomic import check_output
 from .._io.files import TABLE_TYPES, read_rows, read_texts, write_table
 from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
 
@@ -91,7 +91,8 @@ def _run(args: argparse.Namespace) -> int:
         range_min=args.range_min, range_max=args.range_max, num_negatives=args.num_negatives,
         output_format=args.output_format, output_scores=args.output_scores,
     )  # fmt: skip
-    _check_output(args.output, options.output_format in _LIST_OUTPUTS or _score_lists(options))
+    lists = options.output_format in _LIST_OUTPUTS or _score_lists(options)
+    _check_output(args.output, lists, args.input, args.corpus)
     columns = None if names == [None, None] else [n or "" for n in names]
     if columns and "" in columns:
         raise InputError("--anchor-column and --positive-column go together: pass both or neither.")
@@ -130,13 +131,13 @@ def _score_lists(options: Any) -> bool:
     return options.output_scores and options.output_format in ("triplet", "n-tuple")
 
 
-def _check_output(path: str, lists: bool) -> None:
+def _check_output(path: str, lists: bool, *inputs: str | None) -> None:
     suffix = Path(path).suffix.lower()
     if suffix not in (".tsv", ".csv", ".jsonl"):
         raise InputError(f"cannot write {path!r}: the output extension must be .tsv, .csv or .jsonl.")
     if lists and suffix != ".jsonl":
         raise InputError(f"cannot write {path!r}: this output has list columns; write a .jsonl file.")
-    check_parent(path)  # before any model loads
+    check_output(path, *inputs)  # before any model loads
 
 
 MINE = Command(

@@ -7,6 +7,7 @@ import json
 import sys
 
 from .._errors import InputError
+from .._io.atomic import check_output_folder
 from .._io.files import TEXT_COLUMN
 from .common import EXIT_OK, model_precision
 
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--ray reads its texts from -i INPUT (a .parquet file or folder, .jsonl or .txt).")
     if args.output is None:
         raise InputError("--ray writes parquet shards into a folder: pass -o OUT_DIR.")
+    if "://" not in args.output:  # a local folder, replaced whole: never the input or around it
+        check_output_folder(args.output, args.input)
     if args.fast or args.precision != "fp32" or args.backend != "auto":
         options = {"backend": args.backend, "precision": model_precision(args)}
     else:

@@ -13,7 +13,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._format import layout
-from .._io.atomic import check_parent
+from .._io.atomic import check_output
 from .._io.files import read_texts, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, model_precision, positive_int
 
@@ -54,7 +54,7 @@ _MODEL_HELP = (
 def _run(args: argparse.Namespace) -> int:
     documents, _ = read_texts(args.input, args.column)  # before the model loads: a bad file fails at once
     if args.output is not None:
-        check_parent(args.output)
+        check_output(args.output, args.input)
     if not args.query.strip():
         raise InputError("--query is empty; pass the text to rank the documents for.")
     model = load_cross_encoder(args.model, args)

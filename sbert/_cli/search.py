@@ -14,7 +14,7 @@ from typing import Any
 
 from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
-from .._io.atomic import check_parent
+from .._io.atomic import check_output, check_output_folder
 from .._io.files import read_texts, read_vectors, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
 from .encode import add_chunk_arguments, chunk_options
@@ -126,7 +126,7 @@ def _check_cluster_arguments(args: argparse.Namespace) -> None:
     if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
         raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
     if args.output is not None:
-        check_parent(args.output)
+        check_output(args.output, args.file)
     if args.method != "hdbscan" and args.clusters is None and args.distance_threshold is None:
         raise InputError(f"--method {args.method} needs -k N (the number of clusters).")
     if args.method == "hdbscan" and args.clusters is not None:
@@ -246,6 +246,7 @@ def run_index(args: argparse.Namespace) -> int:
 def _build_index(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
+    check_output_folder(args.output)  # no file in the way, writable (the index keeps a corpus inside it)
     _check_build_target(Path(args.output), args.overwrite)
     chunking = chunk_options(args)
     texts, ids = read_texts(args.corpus, args.column, args.id_column)

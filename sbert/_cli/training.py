@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, missing_extra
-from .._io.atomic import check_parent
+from .._io.atomic import check_output
 from .._io.files import read_rows
 from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
 from .mine import add_rerank_arguments, run_rerank
@@ -105,17 +105,19 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _check_eval_outputs(args: argparse.Namespace) -> None:
     """What the task needs installed, and the folders it writes into, checked before any work."""
+    inputs = [getattr(args, name, None) for name in ("file", "test", "corpus", "queries", "qrels")]
     if args.eval_task == "sts" and args.plot:
         from .._io.plots import check_plot_path
 
         check_plot_path(args.plot)
+        check_output(args.plot, *inputs)
     if args.eval_task == "classify":
         try:
             import sklearn  # noqa: F401  (the classifier of the evaluator)
         except ImportError:
             raise missing_extra("scikit-learn", "train") from None
     if args.json:
-        check_parent(args.json)
+        check_output(args.json, *inputs)
 
 
 def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
