@@ -75,8 +75,8 @@ def check_output_folder(folder: str | os.PathLike, *sources: str | os.PathLike |
         if out == src or src in out.parents or out in src.parents:
             where = "is" if out == src else "is inside" if src in out.parents else "holds"
             raise InputError(
-                f"cannot write {named!r}: it {where} the input {str(source)!r}, which writing it would "
-                "replace; choose another output folder."
+                f"cannot write {named!r}: it {where} the input {str(source)!r} (writing the output could "
+                "overwrite or remove it); choose another output folder."
             )
     holder = next((path for path in out.parents if path.exists()), out)  # where the temporary folder goes
     for path in (holder, out) if out.is_dir() else (holder,):
