@@ -197,3 +197,15 @@ def test_ray_shards_over_their_input_folder_are_refused(tmp_path, monkeypatch, c
     assert main(["encode", "--ray", "-i", str(shards / "part-0.parquet"), "-o", str(shards)]) == 2
     assert "holds the input" in one_line_error(capsys)
     assert (shards / "part-0.parquet").read_bytes() == b"data"
+
+
+def test_distill_into_the_working_folder_is_refused(model_copy, tmp_path, monkeypatch, capsys):
+    """distill replaces an existing OUT whole: '.' would delete the working folder and all it holds."""
+    work = tmp_path / "a" / "work"
+    work.mkdir(parents=True)
+    (work / "notes.txt").write_text("mine")
+    monkeypatch.chdir(work)
+    for out in (".", str(tmp_path / "a")):
+        assert main(["distill", str(model_copy), out, "--static"]) == 2
+        assert f"cannot write '{out}': it is or holds the working folder" in one_line_error(capsys)
+    assert (work / "notes.txt").read_text() == "mine"

@@ -54,7 +54,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     if not args.static:
         raise InputError("sbert distill makes static-embedding models only: add --static.")
-    check_output_folder(args.output, args.model)  # before any work: never the model's own folder
+    check_output_folder(args.output, args.model, whole=True)  # before any work: not the model's own folder
     from .._modules.static_embedding import distill_to_folder  # imports torch: only when the command runs
 
     width = distill_to_folder(

@@ -57,11 +57,15 @@ def check_output(path: str | os.PathLike, *inputs: str | os.PathLike | None) -> 
         )
 
 
-def check_output_folder(folder: str | os.PathLike, *sources: str | os.PathLike | None) -> None:
+def check_output_folder(
+    folder: str | os.PathLike, *sources: str | os.PathLike | None, whole: bool = False
+) -> None:
     """Before a command writes the folder ``folder`` (an export, a distilled model, an index, shards): no
     file at it or above it, it is not one of the ``sources`` (what the command reads; those that do not
     exist, such as hub names, are skipped), nor inside one nor around one (writing it would replace the
-    source), and the folder that will hold it is writable. Paths are compared resolved (symlinks followed)."""
+    source), and the folder that will hold it is writable. Paths are compared resolved (symlinks followed).
+    ``whole``: the writer replaces an existing folder whole (``atomic_directory`` without ``keep_others``), so
+    the working folder, or one holding it, is refused too: everything in it would be deleted."""
     named = str(folder)
     out = Path(folder).expanduser().resolve()
     existing = next(path for path in (out, *out.parents) if path.exists())
@@ -78,6 +82,11 @@ def check_output_folder(folder: str | os.PathLike, *sources: str | os.PathLike |
                 f"cannot write {named!r}: it {where} the input {str(source)!r} (writing the output could "
                 "overwrite or remove it); choose another output folder."
             )
+    if whole and (out == Path.cwd().resolve() or out in Path.cwd().resolve().parents):
+        raise InputError(
+            f"cannot write {named!r}: it is or holds the working folder, and an existing folder is replaced "
+            "whole (what it holds is deleted); choose another output folder."
+        )
     holder = next((path for path in out.parents if path.exists()), out)  # where the temporary folder goes
     for path in (holder, out) if out.is_dir() else (holder,):
         if not os.access(path, os.W_OK):
