@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import classic_pooling
 
 from sbert import FakeEncoder, InputError, TextDataset
 from sbert._cli import main
@@ -282,6 +283,18 @@ def test_cli_mine_bad_input_file_names_the_line(files, tmp_path, capsys, model_l
     pairs.write_text("query\tanswer\nonly one field\n")
     assert main(["mine", "-i", str(pairs), "-o", str(tmp_path / "out.tsv")]) == 2
     assert f"{pairs}:2:" in capsys.readouterr().err
+
+
+def test_cli_mine_refuses_an_embedding_model_as_cross_encoder(
+    files, tmp_path, tiny_st_factory, capsys, model_loads
+):
+    pairs, _ = files
+    out = tmp_path / "mined.tsv"
+    embedding_model = str(tiny_st_factory(classic_pooling(32, "mean")))
+    assert main(["mine", "-i", str(pairs), "-o", str(out), "--cross-encoder", embedding_model]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sbert: error: ") and "not a trained cross-encoder" in err
+    assert not out.exists() and model_loads == []  # refused before the bi-encoder loads
 
 
 class _CountingEncoder:

@@ -16,6 +16,7 @@ from .._errors import InputError
 from .._io.atomic import check_parent
 from .._io.files import TABLE_TYPES, read_rows, read_texts, write_table
 from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
+from .rerank import require_trained
 
 _DESCRIPTION = """\
 Add hard negatives to (anchor, positive) pairs: the model embeds the anchors and the corpus, each anchor's
@@ -194,10 +195,10 @@ def run_rerank(
         show_progress_bar=None,  # progress bars on long work, in a terminal
         fusion=args.fusion,
     )
+    reranker = _load_reranker(args.reranker, args)  # first: an untrained one is refused before the retriever
     evaluator.retriever = SentenceTransformer(
         args.retriever, device=args.device, allow_pickle=args.allow_pickle
     )
-    reranker = _load_reranker(args.reranker, args)
     results = evaluator(reranker)
     if args.json:
         record_results(reranker, results, args.json)
@@ -213,4 +214,4 @@ def run_rerank(
 def _load_reranker(name: str, args: argparse.Namespace) -> Any:
     import sbert  # the public CrossEncoder (loads torch on first access)
 
-    return sbert.CrossEncoder(name, device=args.device, allow_pickle=args.allow_pickle)
+    return require_trained(name, sbert.CrossEncoder(name, device=args.device, allow_pickle=args.allow_pickle))
