@@ -284,6 +284,15 @@ def test_single_query_returns_one_list_and_vectors_work(tmp_path, fake, texts):
     assert bare.attach(fake).search(texts[7], k=3) == hits
 
 
+@pytest.mark.parametrize("kind, precision", [("flat", "float32"), ("hnsw", "int8"), ("flat", "binary")])
+def test_a_k_past_the_index_gives_every_text_for_any_positive_int(tmp_path, fake, kind, precision):
+    texts = corpus(6)
+    index = VectorIndex.build(tmp_path / "ix", texts, model=fake, index=kind, precision=precision)
+    for k in (1099511627776, 2**63, 10**30):  # an 8 TiB padding; past int64
+        hits = index.search(texts[:2], k=k)
+        assert [sorted(h.row for h in row) for row in hits] == [list(range(6))] * 2
+
+
 def test_custom_ids_and_unicode_texts(tmp_path, fake):
     texts = ["héllo wörld 🙂", "line\nbreak and\ttab", "plain"]
     index = VectorIndex.build(tmp_path / "ix", texts, model=fake, ids=["a", "b", "c"])
@@ -565,6 +574,8 @@ def test_cli_errors(tmp_path, tiny_st_factory, capsys):
     capsys.readouterr()
     assert main(["search", str(tmp_path / "ix"), "cat", "-k", "0"]) == 2
     assert "positive" in capsys.readouterr().err
+    assert main(["search", str(tmp_path / "ix"), "cat", "-k", "1099511627776"]) == 0  # the two texts
+    assert len(capsys.readouterr().out.splitlines()) == 2
     assert main(["search", str(tmp_path / "ix"), "cat", "--model", other]) == 2
     assert "embeds differently" in capsys.readouterr().err
     assert main(["index", "add", str(tmp_path / "ix"), str(tmp_path / "c.txt"), "--model", other]) == 2

@@ -194,6 +194,12 @@ def test_faiss_index_gives_the_exact_result(fake):
     np.testing.assert_allclose(_flat(exact["scores"]), _flat(with_faiss["scores"]), atol=1e-5)
 
 
+def test_faiss_index_with_a_range_past_the_corpus_gives_the_exact_result(fake):
+    options = {"range_max": 2**40, "num_negatives": 2}  # the faiss search once padded to (anchors, 2**40)
+    exact = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=False, **options)
+    assert mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=True, **options) == exact
+
+
 def test_include_positives_keeps_them_in_rank_order(fake):
     pairs = {"query": CORPUS[:3], "answer": CORPUS[:3]}  # each anchor is its positive: score 1, rank 1
     mined = mine_hard_negatives(pairs, fake, corpus=CORPUS, include_positives=True, num_negatives=2)
