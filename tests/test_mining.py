@@ -284,6 +284,28 @@ def test_cli_mine_bad_arguments_fail_before_loading(files, tmp_path, capsys, mod
     assert model_loads == []
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--min-score", "0.9", "--max-score", "0.1"], "--min-score 0.9 is not below --max-score 0.1"),
+        (["--min-score", "0.5", "--max-score", "0.5"], "--min-score 0.5 is not below --max-score 0.5"),
+        (["--max-score", "nan"], "argument --max-score: expected a finite number, got 'nan'"),
+        (["--min-score=-inf"], "argument --min-score: expected a finite number, got '-inf'"),
+        (["--relative-margin", "-0.05"], "argument --relative-margin: expected a number >= 0, got '-0.05'"),
+        (["--absolute-margin", "-1"], "argument --absolute-margin: expected a number >= 0, got '-1'"),
+    ],
+)
+def test_cli_mine_score_bounds_and_margins_are_checked_first(
+    files, tmp_path, capsys, model_loads, extra, message
+):
+    pairs, _ = files
+    out = tmp_path / "mined.tsv"
+    assert main(["mine", "-i", str(pairs), "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists() and model_loads == []
+
+
 def test_cli_mine_bad_input_file_names_the_line(files, tmp_path, capsys, model_loads):
     pairs, _ = files
     pairs.write_text("query\tanswer\nonly one field\n")
