@@ -558,6 +558,31 @@ def test_cli_build_search_add_info(tmp_path, tiny_st_factory, capsys):
     assert info["count"] == 6 and info["spec"]["kind"] == "hnsw" and info["model"]["name"] == model
 
 
+def test_cli_index_records_a_relative_model_folder_as_absolute(
+    tmp_path, tiny_st_factory, monkeypatch, capsys
+):
+    model = tiny_st_factory(classic_pooling(32, "mean"))
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "st").symlink_to(model)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "c.txt").write_text("a cat\na dog\n")
+    monkeypatch.chdir(tmp_path / "a")
+    assert main(["index", "build", "../c.txt", "-o", "../ix", "-m", "../m/st"]) == 0
+    monkeypatch.chdir(tmp_path / "b")  # the relative path names nothing from here
+    assert main(["search", "../ix", "a cat", "-k", "1"]) == 0
+    assert capsys.readouterr().out.split("\t")[3] == "a cat\n"
+    assert main(["index", "add", "../ix", "../c.txt"]) == 0
+    assert VectorIndex.open(tmp_path / "ix").model_name == str(tmp_path / "m" / "st")
+    (tmp_path / "m" / "st").unlink()  # the recorded folder is gone: --model is the way out
+    capsys.readouterr()
+    for argv in (["search", "../ix", "a cat"], ["index", "add", "../ix", "../c.txt"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert str(tmp_path / "m" / "st") in err and "does not exist" in err and "pass --model" in err
+    assert main(["search", "../ix", "a cat", "--model", str(model)]) == 0
+
+
 def test_cli_errors(tmp_path, tiny_st_factory, capsys):
     model = str(tiny_st_factory(classic_pooling(32, "mean")))
     other = str(tiny_st_factory(classic_pooling(32, "max")))
