@@ -128,6 +128,14 @@ def positive_int(value: str) -> int:
     return number
 
 
+def at_least_two(value: str) -> int:
+    """An argument type: an integer >= 2 (cross-validation folds)."""
+    number = positive_int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {value!r}")
+    return number
+
+
 def finite_float(value: str) -> float:
     """An argument type: a finite number (not nan or inf)."""
     try:

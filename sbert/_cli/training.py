@@ -16,7 +16,15 @@ from typing import Any
 from .._errors import InputError, missing_extra
 from .._io.atomic import check_parent
 from .._io.files import read_rows
-from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
+from .common import (
+    EXIT_OK,
+    Command,
+    add_model_arguments,
+    at_least_two,
+    load_model,
+    metric_text,
+    positive_int,
+)
 from .mine import add_rerank_arguments, run_rerank
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -64,7 +72,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     classify = tasks.add_parser("classify", help="transfer classification accuracy (logistic regression)")
     classify.add_argument("file", metavar="FILE", help="columns text, label")
     classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
-    classify.add_argument("--folds", type=int, default=10, help="folds of the cross-validation (default 10)")
+    classify.add_argument(
+        "--folds", type=at_least_two, default=10, help="folds of the cross-validation, >= 2 (default 10)"
+    )
     rerank = tasks.add_parser("rerank", help="a bi-encoder's top-k reranked by a cross-encoder: NDCG@10")
     add_rerank_arguments(rerank)
     for sub in (sts, retrieval, classify, rerank):
