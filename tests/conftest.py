@@ -145,6 +145,7 @@ def built_apps(monkeypatch) -> list:
             announce()
 
     monkeypatch.setattr(server_package, "serve", build_only)
+    monkeypatch.setattr(server_package, "check_port_free", lambda host, port: None)  # nothing listens
     return apps
 
 

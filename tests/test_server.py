@@ -820,6 +820,27 @@ def test_cli_refuses_bad_arguments(monkeypatch, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_cli_refuses_a_port_in_use_before_loading_models(monkeypatch, capsys, model_loads):
+    import socket
+
+    import sbert._server as server
+    from sbert._cli import main
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2  # the default model: refused before it loads
+        err = capsys.readouterr().err
+    assert err.startswith("sbert: error: ") and err.count("\n") == 1
+    assert f"port {port} of 127.0.0.1: it is already in use; pass another --port" in err
+    assert calls == [] and model_loads == []
+    assert main(["serve", "--model", "fake", "--port", str(port)]) == 0  # free again
+    assert calls[-1]["port"] == port
+
+
 def test_serve_is_listed_in_help(capsys):
     from sbert._cli import main
 
