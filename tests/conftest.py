@@ -144,8 +144,17 @@ def built_apps(monkeypatch) -> list:
         if announce is not None:
             announce()
 
-    monkeypatch.setattr(server_package, "serve", build_only)
+    stub_serve(monkeypatch, build_only)
     return apps
+
+
+def stub_serve(monkeypatch, serve) -> None:
+    """``sbert serve`` in this process with ``serve`` in place of the server: nothing listens, so no port is
+    checked either (8080, the default, may be taken where the tests run)."""
+    import sbert._server as server_package
+
+    monkeypatch.setattr(server_package, "serve", serve)
+    monkeypatch.setattr(server_package, "check_port_free", lambda host, port: None)
 
 
 def free_port() -> int:

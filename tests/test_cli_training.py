@@ -106,6 +106,56 @@ def test_eval_retrieval_prints_ndcg_last(tiny_path, tmp_path, capsys):
     assert value == pytest.approx(100 * expected, abs=0.006)  # printed ×100
 
 
+def _retrieval_files(tmp_path, corpus: str, queries: str, qrels: str) -> list[str]:
+    args = ["eval", "retrieval"]
+    for name, text in (("corpus", corpus), ("queries", queries), ("qrels", qrels)):
+        (tmp_path / f"{name}.tsv").write_text(text)
+        args += [f"--{name}", str(tmp_path / f"{name}.tsv")]
+    return args
+
+
+CORPUS = "_id\ttext\nd1\tthe cat sat on the mat\nd2\ta man plays guitar\nd3\tthe red car is fast\n"
+QUERIES = "_id\ttext\nq1\ta cat\nq2\tguitar music\n"
+QRELS = "query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n"
+
+
+@pytest.mark.parametrize(
+    "corpus, queries, message",
+    [
+        (CORPUS + "d1\ta dog\n", QUERIES, "corpus.tsv:5: id 'd1' is also on line 2"),
+        (CORPUS, QUERIES + "q2\tmusic\n", "queries.tsv:4: id 'q2' is also on line 3"),
+    ],
+)
+def test_eval_retrieval_refuses_an_id_given_twice(corpus, queries, message, model_loads, tmp_path, capsys):
+    for task in (["retrieval"], ["rerank", "--reranker", "x"]):
+        args = _retrieval_files(tmp_path, corpus, queries, QRELS)
+        assert main(["eval", *task, *args[2:]]) == 2
+        err = _one_line_error(capsys)
+        assert message in err and "must be unique" in err
+    assert model_loads == []
+
+
+def test_eval_retrieval_warns_of_judged_queries_the_queries_file_lacks(tiny_path, tmp_path, capsys):
+    args = _retrieval_files(tmp_path, CORPUS, QUERIES, QRELS + "q9\td3\t1\n")
+    assert main([*args, "--model", str(tiny_path)]) == 0
+    captured = capsys.readouterr()
+    assert (
+        "sbert: warning:" in captured.err
+        and "1 of 3 judged queries" in captured.err
+        and "'q9'" in captured.err
+    )
+    assert captured.out.splitlines()[-1].startswith("ndcg@10=")
+
+
+@pytest.mark.parametrize("folds, message", [("1", "expected an integer >= 2, got '1'"), ("0", "positive")])
+def test_eval_classify_needs_two_folds_or_more(folds, message, model_loads, tmp_path, capsys):
+    (tmp_path / "train.tsv").write_text("text\tlabel\na\tx\nb\ty\n")
+    assert main(["eval", "classify", str(tmp_path / "train.tsv"), "--folds", folds]) == 2
+    err = capsys.readouterr().err
+    assert "argument --folds" in err and message in err and "Traceback" not in err
+    assert model_loads == []
+
+
 def test_eval_classify_prints_accuracy_last(tiny_path, tmp_path, capsys):
     rows = [(f"the {w} plays music", "music") for w in ("man", "woman", "cat", "dog")] * 3 + [
         (f"a {w} car is fast", "car") for w in ("red", "blue", "big", "small")

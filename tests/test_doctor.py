@@ -233,6 +233,14 @@ def test_doctor_says_an_avx2_cpu_gets_7_bit_int8_weights(tiny_st_factory, monkey
     assert line.endswith(" (7-bit int8 weights)")
 
 
+@pytest.mark.parametrize("seconds", ["inf", "nan", "3601", "0", "-1"])
+def test_doctor_seconds_must_be_finite_positive_and_at_most_an_hour(seconds, model_loads, capsys):
+    status, out, err = _doctor(capsys, f"--seconds={seconds}")
+    assert status == 2 and out == "" and model_loads == []
+    expected = f"argument --seconds: expected a number of seconds above 0 and at most 3600, got {seconds!r}"
+    assert expected in err
+
+
 def test_doctor_on_a_model_that_does_not_load_is_one_line(tmp_path, capsys):
     status, out, err = _doctor(capsys, "--model", str(tmp_path / "missing"))
     assert status == 2 and out == ""

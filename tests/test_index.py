@@ -284,6 +284,15 @@ def test_single_query_returns_one_list_and_vectors_work(tmp_path, fake, texts):
     assert bare.attach(fake).search(texts[7], k=3) == hits
 
 
+@pytest.mark.parametrize("kind, precision", [("flat", "float32"), ("hnsw", "int8"), ("flat", "binary")])
+def test_a_k_past_the_index_gives_every_text_for_any_positive_int(tmp_path, fake, kind, precision):
+    texts = corpus(6)
+    index = VectorIndex.build(tmp_path / "ix", texts, model=fake, index=kind, precision=precision)
+    for k in (1099511627776, 2**63, 10**30):  # an 8 TiB padding; past int64
+        hits = index.search(texts[:2], k=k)
+        assert [sorted(h.row for h in row) for row in hits] == [list(range(6))] * 2
+
+
 def test_custom_ids_and_unicode_texts(tmp_path, fake):
     texts = ["héllo wörld 🙂", "line\nbreak and\ttab", "plain"]
     index = VectorIndex.build(tmp_path / "ix", texts, model=fake, ids=["a", "b", "c"])
@@ -549,6 +558,31 @@ def test_cli_build_search_add_info(tmp_path, tiny_st_factory, capsys):
     assert info["count"] == 6 and info["spec"]["kind"] == "hnsw" and info["model"]["name"] == model
 
 
+def test_cli_index_records_a_relative_model_folder_as_absolute(
+    tmp_path, tiny_st_factory, monkeypatch, capsys
+):
+    model = tiny_st_factory(classic_pooling(32, "mean"))
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "st").symlink_to(model)
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "c.txt").write_text("a cat\na dog\n")
+    monkeypatch.chdir(tmp_path / "a")
+    assert main(["index", "build", "../c.txt", "-o", "../ix", "-m", "../m/st"]) == 0
+    monkeypatch.chdir(tmp_path / "b")  # the relative path names nothing from here
+    assert main(["search", "../ix", "a cat", "-k", "1"]) == 0
+    assert capsys.readouterr().out.split("\t")[3] == "a cat\n"
+    assert main(["index", "add", "../ix", "../c.txt"]) == 0
+    assert VectorIndex.open(tmp_path / "ix").model_name == str(tmp_path / "m" / "st")
+    (tmp_path / "m" / "st").unlink()  # the recorded folder is gone: --model is the way out
+    capsys.readouterr()
+    for argv in (["search", "../ix", "a cat"], ["index", "add", "../ix", "../c.txt"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert str(tmp_path / "m" / "st") in err and "does not exist" in err and "pass --model" in err
+    assert main(["search", "../ix", "a cat", "--model", str(model)]) == 0
+
+
 def test_cli_errors(tmp_path, tiny_st_factory, capsys):
     model = str(tiny_st_factory(classic_pooling(32, "mean")))
     other = str(tiny_st_factory(classic_pooling(32, "max")))
@@ -565,6 +599,8 @@ def test_cli_errors(tmp_path, tiny_st_factory, capsys):
     capsys.readouterr()
     assert main(["search", str(tmp_path / "ix"), "cat", "-k", "0"]) == 2
     assert "positive" in capsys.readouterr().err
+    assert main(["search", str(tmp_path / "ix"), "cat", "-k", "1099511627776"]) == 0  # the two texts
+    assert len(capsys.readouterr().out.splitlines()) == 2
     assert main(["search", str(tmp_path / "ix"), "cat", "--model", other]) == 2
     assert "embeds differently" in capsys.readouterr().err
     assert main(["index", "add", str(tmp_path / "ix"), str(tmp_path / "c.txt"), "--model", other]) == 2

@@ -172,6 +172,18 @@ def test_unclosed_quote_is_a_one_line_cli_error(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_json_document_is_refused_with_the_jsonl_fix(tmp_path, capsys):
+    source = tmp_path / "data.json"
+    source.write_text('[{"text": "a cat"}, {"text": "a dog"}]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(f"{source}: a .json file is one JSON document")):
+        read_texts(str(source))
+    out = tmp_path / "out.npy"
+    assert main(["encode", "-i", str(source), "-o", str(out)]) == 2
+    err = one_line_error(capsys)
+    assert ".jsonl" in err and "--column" in err
+    assert not out.exists()
+
+
 def test_closed_quotes_still_read(tmp_path):
     source = tmp_path / "ok.csv"
     source.write_text('text,b\n"multi\nline, ""quoted""",x\n"",\nplain,"y\nz"\n', encoding="utf-8")

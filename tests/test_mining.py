@@ -8,6 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import classic_pooling
 
 from sbert import FakeEncoder, InputError, TextDataset
 from sbert._cli import main
@@ -193,6 +194,12 @@ def test_faiss_index_gives_the_exact_result(fake):
     np.testing.assert_allclose(_flat(exact["scores"]), _flat(with_faiss["scores"]), atol=1e-5)
 
 
+def test_faiss_index_with_a_range_past_the_corpus_gives_the_exact_result(fake):
+    options = {"range_max": 2**40, "num_negatives": 2}  # the faiss search once padded to (anchors, 2**40)
+    exact = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=False, **options)
+    assert mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=True, **options) == exact
+
+
 def test_include_positives_keeps_them_in_rank_order(fake):
     pairs = {"query": CORPUS[:3], "answer": CORPUS[:3]}  # each anchor is its positive: score 1, rank 1
     mined = mine_hard_negatives(pairs, fake, corpus=CORPUS, include_positives=True, num_negatives=2)
@@ -277,11 +284,45 @@ def test_cli_mine_bad_arguments_fail_before_loading(files, tmp_path, capsys, mod
     assert model_loads == []
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--min-score", "0.9", "--max-score", "0.1"], "--min-score 0.9 is not below --max-score 0.1"),
+        (["--min-score", "0.5", "--max-score", "0.5"], "--min-score 0.5 is not below --max-score 0.5"),
+        (["--max-score", "nan"], "argument --max-score: expected a finite number, got 'nan'"),
+        (["--min-score=-inf"], "argument --min-score: expected a finite number, got '-inf'"),
+        (["--relative-margin", "-0.05"], "argument --relative-margin: expected a number >= 0, got '-0.05'"),
+        (["--absolute-margin", "-1"], "argument --absolute-margin: expected a number >= 0, got '-1'"),
+    ],
+)
+def test_cli_mine_score_bounds_and_margins_are_checked_first(
+    files, tmp_path, capsys, model_loads, extra, message
+):
+    pairs, _ = files
+    out = tmp_path / "mined.tsv"
+    assert main(["mine", "-i", str(pairs), "-o", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists() and model_loads == []
+
+
 def test_cli_mine_bad_input_file_names_the_line(files, tmp_path, capsys, model_loads):
     pairs, _ = files
     pairs.write_text("query\tanswer\nonly one field\n")
     assert main(["mine", "-i", str(pairs), "-o", str(tmp_path / "out.tsv")]) == 2
     assert f"{pairs}:2:" in capsys.readouterr().err
+
+
+def test_cli_mine_refuses_an_embedding_model_as_cross_encoder(
+    files, tmp_path, tiny_st_factory, capsys, model_loads
+):
+    pairs, _ = files
+    out = tmp_path / "mined.tsv"
+    embedding_model = str(tiny_st_factory(classic_pooling(32, "mean")))
+    assert main(["mine", "-i", str(pairs), "-o", str(out), "--cross-encoder", embedding_model]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sbert: error: ") and "not a trained cross-encoder" in err
+    assert not out.exists() and model_loads == []  # refused before the bi-encoder loads
 
 
 class _CountingEncoder:

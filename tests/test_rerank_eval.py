@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_tiny_classifier
+from conftest import build_tiny_classifier, classic_pooling
 
 import sbert.cross_encoder.evaluation
 from sbert import FakeEncoder, InformationRetrievalEvaluator, InputError
@@ -320,6 +320,16 @@ def test_eval_rerank_bad_inputs_are_one_line_errors(beir, capsys, model_loads, q
     err = capsys.readouterr().err
     assert err.startswith("sbert: error: ") and message in err and err.count("\n") == 1
     assert model_loads == []  # refused before any model loads
+
+
+def test_eval_rerank_refuses_an_embedding_model_as_reranker(beir, tiny_st_factory, capsys, model_loads):
+    embedding_model = str(tiny_st_factory(classic_pooling(32, "mean")))
+    files = ["--corpus", str(beir / "corpus.tsv"), "--queries", str(beir / "queries.tsv")]
+    argv = ["eval", "rerank", *files, "--qrels", str(beir / "qrels.tsv"), "--reranker", embedding_model]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("sbert: error: ") and "not a trained cross-encoder" in captured.err
+    assert captured.out == "" and model_loads == []  # refused before the retriever loads
 
 
 def test_eval_rerank_needs_a_reranker(beir, capsys):

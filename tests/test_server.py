@@ -22,7 +22,7 @@ from typing import NoReturn
 import httpx
 import numpy as np
 import pytest
-from conftest import SENTENCES, classic_pooling, free_port
+from conftest import SENTENCES, classic_pooling, free_port, stub_serve
 
 from sbert import FakeEncoder, normalize
 
@@ -335,6 +335,7 @@ def test_cli_names_served_models_after_their_folders(tiny_st_factory, tmp_path, 
     NAME; /v1/models lists these names and a 404 lists them too (with the aliases they answer to)."""
     from fastapi.testclient import TestClient
 
+    import sbert._server as server_package
     import sbert._server.run as run
     from sbert._cli import main
 
@@ -342,6 +343,7 @@ def test_cli_names_served_models_after_their_folders(tiny_st_factory, tmp_path, 
         shutil.copytree(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / name)
     apps: list = []
     monkeypatch.setattr(run, "run_until_drained", lambda app, **options: apps.append(app))
+    monkeypatch.setattr(server_package, "check_port_free", lambda host, port: None)  # nothing listens
     monkeypatch.chdir(tmp_path / "minilm-onnx")
     specs = [".", "../other-model/", "mine=../other-model", "fake:4"]
     assert main(["serve", "--backend", "torch", *[a for spec in specs for a in ("--model", spec)]]) == 0
@@ -779,11 +781,10 @@ def test_missing_server_extra_says_what_to_install(monkeypatch):
 
 
 def test_cli_warns_when_binding_beyond_loopback_without_a_key(monkeypatch, capsys):
-    import sbert._server as server
     from sbert._cli import main
 
     calls = []
-    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append((models, options)))
+    stub_serve(monkeypatch, lambda models, **options: calls.append((models, options)))
     monkeypatch.delenv("SBERT_API_KEY", raising=False)
     assert main(["serve", "--model", "fake:8", "--host", "0.0.0.0", "--port", "9999"]) == 0
     assert "without an API key" in capsys.readouterr().err
@@ -812,12 +813,32 @@ def test_cli_warns_when_binding_beyond_loopback_without_a_key(monkeypatch, capsy
     ],
 )
 def test_cli_refuses_bad_arguments(monkeypatch, capsys, args, message):
+    from sbert._cli import main
+
+    stub_serve(monkeypatch, lambda models, **options: None)
+    assert main(["serve", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_refuses_a_port_in_use_before_loading_models(monkeypatch, capsys, model_loads):
+    import socket
+
     import sbert._server as server
     from sbert._cli import main
 
-    monkeypatch.setattr(server, "serve", lambda models, **options: None)
-    assert main(["serve", *args]) == 2
-    assert message in capsys.readouterr().err
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2  # the default model: refused before it loads
+        err = capsys.readouterr().err
+    assert err.startswith("sbert: error: ") and err.count("\n") == 1
+    assert f"port {port} of 127.0.0.1: it is already in use; pass another --port" in err
+    assert calls == [] and model_loads == []
+    assert main(["serve", "--model", "fake", "--port", str(port)]) == 0  # free again
+    assert calls[-1]["port"] == port
 
 
 def test_serve_is_listed_in_help(capsys):

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import free_port
+from conftest import free_port, stub_serve
 from test_server import ARTIFACTS, Server, headless_page, parse_metrics, require_chromium, running
 
 from sbert import FakeEncoder, VectorIndex
@@ -298,10 +298,9 @@ def test_create_app_binds_the_index_to_its_model_or_refuses(fake_index_dir):
 def test_missing_corrupt_or_repeated_index_fails_before_serving(
     fake_index_dir, tmp_path, monkeypatch, capsys
 ):
-    import sbert._server as server
     from sbert._cli import main
 
-    monkeypatch.setattr(server, "serve", lambda *a, **k: pytest.fail("served despite a bad --index"))
+    stub_serve(monkeypatch, lambda *a, **k: pytest.fail("served despite a bad --index"))
     assert main(["serve", "--model", "fake:16", "--index", str(tmp_path / "nowhere")]) == 2
     assert "No index at" in capsys.readouterr().err
     corrupt = tmp_path / "corrupt"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import classic_pooling
+from conftest import classic_pooling, stub_serve
 from test_server import running
 
 from sbert import FakeEncoder, SentenceTransformer, __version__, normalize
@@ -347,11 +347,10 @@ def test_the_models_own_default_prompt_name_applies_as_in_encode(tiny_st_factory
 
 
 def test_cli_default_prompt_name(model_dir, monkeypatch, capsys):
-    import sbert._server as server
     from sbert._cli import main
 
     calls = []
-    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    stub_serve(monkeypatch, lambda models, **options: calls.append(options))
     assert main(["serve", "--model", str(model_dir), "--default-prompt-name", "query"]) == 0
     assert calls[-1]["default_prompt_name"] == "query"
     capsys.readouterr()
@@ -549,11 +548,10 @@ def test_create_app_and_sbert_serve_refuse_windows_a_model_cannot_cut(model, mod
         create_app({"tiny": model}, chunk_tokens=8, chunk_overlap=8)
     with pytest.raises(InputError, match="chunk_overlap needs chunk_tokens"):
         create_app({"tiny": model}, chunk_overlap=2)
-    import sbert._server as server
     from sbert._cli import main
 
     calls = []
-    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    stub_serve(monkeypatch, lambda models, **options: calls.append(options))
     assert main(["serve", "--model", str(model_dir), "--chunk-tokens", "16", "--chunk-overlap", "4"]) == 0
     assert (calls[-1]["chunk_tokens"], calls[-1]["chunk_overlap"]) == (16, 4)
     capsys.readouterr()

@@ -6,6 +6,7 @@ A leaf of the CLI package: command modules import it, it imports no command modu
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,33 @@ def positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def at_least_two(value: str) -> int:
+    """An argument type: an integer >= 2 (cross-validation folds)."""
+    number = positive_int(value)
+    if number < 2:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {value!r}")
+    return number
+
+
+def finite_float(value: str) -> float:
+    """An argument type: a finite number (not nan or inf)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def non_negative_float(value: str) -> float:
+    """An argument type: a finite number >= 0."""
+    number = finite_float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
     return number
 
 

@@ -32,6 +32,8 @@ from .._errors import SbertError
 from .._version import __version__
 from .common import EXIT_OK, Command
 
+MAX_SECONDS = 3600  # per probe (--seconds): an hour is far past any useful measurement
+
 _DESCRIPTION = """\
 Show why this machine encodes fast or slow: sbert's and its dependencies' versions, the CPU's model and
 flags (AVX2, AVX-512, VNNI, bf16, AMX), the CPUs this process may use and the thread counts, the installed
@@ -80,7 +82,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_positive_seconds,
         default=10.0,
         metavar="S",
-        help="seconds of encoding per probe (default 10)",
+        help=f"seconds of encoding per probe, at most {MAX_SECONDS} (default 10)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
 
@@ -265,8 +267,10 @@ def _positive_seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    if not 0 < seconds <= MAX_SECONDS:  # nan and inf fail too: inf would probe until killed
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_SECONDS}, got {value!r}"
+        )
     return seconds
 
 

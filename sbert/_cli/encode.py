@@ -28,6 +28,7 @@ Input: TEXT arguments, or -i FILE (the format follows the extension; '-i -' read
   .csv / .tsv       a header row, the text in column --column (default 'text'); .csv uses standard
                     quoting, .tsv none (so texts may contain '"'); blank lines are skipped
   .parquet          the text in column --column (default 'text'); needs pyarrow
+  .json             refused: one JSON document, not texts; write a .jsonl file (one object per line)
   anything else     plain UTF-8 text, one text per line; an empty line is an empty text, the newline
                     at the very end of the file does not start another one ('\\r\\n' counts as '\\n')
 

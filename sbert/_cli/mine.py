@@ -15,7 +15,17 @@ from typing import Any
 from .._errors import InputError
 from .._io.atomic import check_output
 from .._io.files import TABLE_TYPES, read_rows, read_texts, write_table
-from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
+from .common import (
+    EXIT_OK,
+    Command,
+    add_model_arguments,
+    finite_float,
+    load_model,
+    metric_text,
+    non_negative_float,
+    positive_int,
+)
+from .rerank import require_trained
 
 _DESCRIPTION = """\
 Add hard negatives to (anchor, positive) pairs: the model embeds the anchors and the corpus, each anchor's
@@ -53,13 +63,14 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--range-max", type=positive_int, metavar="K", help="consider the K closest candidates"
     )
-    for name, meaning in (
-        ("--max-score", "drop candidates scoring above S"),
-        ("--min-score", "drop candidates scoring below S"),
-        ("--absolute-margin", "drop candidates within S of the positive's score"),
-        ("--relative-margin", "drop candidates above positive - |positive| * S (0.05: NV-Retriever's)"),
-    ):
-        parser.add_argument(name, type=float, metavar="S", help=meaning)
+    for name, kind, meaning in (
+        ("--max-score", finite_float, "drop candidates scoring above S"),
+        ("--min-score", finite_float, "drop candidates scoring below S (less than --max-score)"),
+        ("--absolute-margin", non_negative_float, "drop candidates within S >= 0 of the positive's score"),
+        ("--relative-margin", non_negative_float, "drop candidates above positive - |positive| * S (S >= 0; "
+         "0.05: NV-Retriever's)"),
+    ):  # fmt: skip
+        parser.add_argument(name, type=kind, metavar="S", help=meaning)
     parser.add_argument("--sampling-strategy", choices=("top", "random"), default="top")
     parser.add_argument("--seed", type=int, default=None, help="the random sampling's seed")
     parser.add_argument(
@@ -93,6 +104,11 @@ def _run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     lists = options.output_format in _LIST_OUTPUTS or _score_lists(options)
     _check_output(args.output, lists, args.input, args.corpus)
+    if args.min_score is not None and args.max_score is not None and args.min_score >= args.max_score:
+        raise InputError(
+            f"--min-score {args.min_score:g} is not below --max-score {args.max_score:g}: no candidate could "
+            "remain; pass a --min-score below the --max-score."
+        )
     columns = None if names == [None, None] else [n or "" for n in names]
     if columns and "" in columns:
         raise InputError("--anchor-column and --positive-column go together: pass both or neither.")
@@ -195,10 +211,10 @@ def run_rerank(
         show_progress_bar=None,  # progress bars on long work, in a terminal
         fusion=args.fusion,
     )
+    reranker = _load_reranker(args.reranker, args)  # first: an untrained one is refused before the retriever
     evaluator.retriever = SentenceTransformer(
         args.retriever, device=args.device, allow_pickle=args.allow_pickle
     )
-    reranker = _load_reranker(args.reranker, args)
     results = evaluator(reranker)
     if args.json:
         record_results(reranker, results, args.json)
@@ -214,4 +230,4 @@ def run_rerank(
 def _load_reranker(name: str, args: argparse.Namespace) -> Any:
     import sbert  # the public CrossEncoder (loads torch on first access)
 
-    return sbert.CrossEncoder(name, device=args.device, allow_pickle=args.allow_pickle)
+    return require_trained(name, sbert.CrossEncoder(name, device=args.device, allow_pickle=args.allow_pickle))

@@ -93,8 +93,14 @@ def load_cross_encoder(name: str, args: argparse.Namespace) -> Any:
         precision=model_precision(args),
         allow_pickle=args.allow_pickle,
     )
-    # CrossEncoder() puts a new head on an embedding model or a plain encoder, as sentence-transformers
-    # does (to train it); its scores would be random, so a ranking command takes trained rerankers only
+    return require_trained(name, model)
+
+
+def require_trained(name: str, model: Any) -> Any:
+    """``model``, the CrossEncoder loaded from ``name``, where its folder holds a trained cross-encoder;
+    else an InputError. CrossEncoder() puts a new head on an embedding model or a plain encoder, as
+    sentence-transformers does (to train it); its scores would be random, so every command that ranks,
+    evaluates or filters with a reranker takes trained rerankers only."""
     if layout.cross_encoder_reason(model.folder) is None:
         raise InputError(
             f"{name} is not a trained cross-encoder (a SentenceTransformer embedding model or a plain "

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_positive_int
-from .._errors import InputError, missing_extra
+from .._errors import InputError, ModelFolderNotFoundError, missing_extra
 from .._io.atomic import check_output, check_output_folder
 from .._io.files import read_texts, read_vectors, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
@@ -289,7 +289,16 @@ def _index_model(index: Any, args: argparse.Namespace) -> Any:
     name = args.model or index.model_name
     if name is None:
         raise InputError(f"{index.path} was built from vectors without a model; pass --model.")
-    model = _load(name, args)
+    try:
+        model = _load(name, args)
+    except ModelFolderNotFoundError:
+        if args.model is not None:
+            raise
+        raise InputError(
+            f"{index.path} records its model as the folder {name!r}, which does not exist (moved, deleted, "
+            "or a relative path recorded from another folder); pass --model with that model's folder or "
+            "hub name."
+        ) from None
     index.attach(model)
     return model
 

@@ -217,11 +217,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._server import require_server_extra, serve
+    from .._server import check_port_free, require_server_extra, serve
     from .._server.engine import check_default_prompt_name
     from .._server.names import served_names
 
     require_server_extra()  # before loading models, which takes seconds
+    check_port_free(args.host, args.port)  # so is a port in use: uvicorn would fail only after the loading
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
     chunking = chunk_options(args)

@@ -9,13 +9,22 @@ last (``spearman=82.03``), so scripts can take the last line. Stays light (no to
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, missing_extra
 from .._io.atomic import check_output
 from .._io.files import read_rows
-from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
+from .common import (
+    EXIT_OK,
+    Command,
+    add_model_arguments,
+    at_least_two,
+    load_model,
+    metric_text,
+    positive_int,
+)
 from .mine import add_rerank_arguments, run_rerank
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -63,7 +72,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     classify = tasks.add_parser("classify", help="transfer classification accuracy (logistic regression)")
     classify.add_argument("file", metavar="FILE", help="columns text, label")
     classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
-    classify.add_argument("--folds", type=int, default=10, help="folds of the cross-validation (default 10)")
+    classify.add_argument(
+        "--folds", type=at_least_two, default=10, help="folds of the cross-validation, >= 2 (default 10)"
+    )
     rerank = tasks.add_parser("rerank", help="a bi-encoder's top-k reranked by a cross-encoder: NDCG@10")
     add_rerank_arguments(rerank)
     for sub in (sts, retrieval, classify, rerank):
@@ -79,7 +90,8 @@ def run_eval(args: argparse.Namespace) -> int:
     _check_eval_outputs(args)  # a missing extra or a bad output path fails now, not after the model ran
     if args.eval_task == "rerank":
         corpus = _id_texts(args.corpus)
-        return run_rerank(args, _id_texts(args.queries), corpus, _qrels(args.qrels, corpus))
+        queries = _id_texts(args.queries)
+        return run_rerank(args, queries, corpus, _qrels(args.qrels, corpus, queries))
     evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
@@ -133,8 +145,9 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
         return evaluator, ("spearman", "spearman_cosine")
     if args.eval_task == "retrieval":
         queries, corpus = _id_texts(args.queries), _id_texts(args.corpus)
+        qrels = _qrels(args.qrels, corpus, queries)
         evaluator = evaluation.InformationRetrievalEvaluator(
-            queries, corpus, _qrels(args.qrels, corpus), batch_size=args.batch_size, show_progress_bar=None
+            queries, corpus, qrels, batch_size=args.batch_size, show_progress_bar=None
         )  # the corpus may be large: progress on long work, in a terminal
         return evaluator, ("ndcg@10", "")  # the key names the model's similarity function
     train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
@@ -171,30 +184,39 @@ def _pick(path: str, row: dict[str, Any], names: tuple[str, ...]) -> str:
 
 
 def _id_texts(path: str) -> dict[str, str]:
-    rows = _rows(path)
+    """``{id: text}`` of a corpus or queries file (a title joined before its text); an id given twice is
+    refused: the evaluators key texts by id, so one would silently replace the other."""
+    rows = list(read_rows(Path(path)))
     if not rows:
         raise InputError(f"{path}: no rows.")
-    key, text = _pick(path, rows[0], ("id", "_id")), _pick(path, rows[0], ("text",))
-    title = "title" if "title" in rows[0] else None
-    out = {}
-    for row in rows:
-        body = str(row[text] or "")
-        out[str(row[key])] = f"{row[title]} {body}".strip() if title and row.get(title) else body
+    key, text = _pick(path, rows[0][1], ("id", "_id")), _pick(path, rows[0][1], ("text",))
+    title = "title" if "title" in rows[0][1] else None
+    out, first_line = {}, {}
+    for line, row in rows:
+        item, body = str(row[key]), str(row[text] or "")
+        if item in first_line:
+            raise InputError(
+                f"{path}:{line}: id {item!r} is also on line {first_line[item]}; ids must be unique: "
+                "remove or rename one."
+            )
+        first_line[item] = line
+        out[item] = f"{row[title]} {body}".strip() if title and row.get(title) else body
     return out
 
 
-def _qrels(path: str, corpus: dict[str, str]) -> dict[str, dict[str, float]]:
+def _qrels(path: str, corpus: dict[str, str], queries: dict[str, str]) -> dict[str, dict[str, float]]:
     """The judgements of a qrels file; one naming a document the corpus lacks is refused (the evaluators
     count such a document as relevant and never found, as sentence-transformers does: here, with both files
-    given together, it is more likely the wrong file)."""
-    rows = _rows(path)
+    given together, it is more likely the wrong file); queries the queries file lacks are left out with a
+    warning (qrels often judge more queries than one split's file holds)."""
+    rows = list(read_rows(Path(path)))
     if not rows:
         raise InputError(f"{path}: no rows.")
-    q = _pick(path, rows[0], ("query-id", "qid", "query_id"))
-    d = _pick(path, rows[0], ("corpus-id", "docid", "doc_id", "corpus_id"))
-    s = "score" if "score" in rows[0] else None
+    q = _pick(path, rows[0][1], ("query-id", "qid", "query_id"))
+    d = _pick(path, rows[0][1], ("corpus-id", "docid", "doc_id", "corpus_id"))
+    s = "score" if "score" in rows[0][1] else None
     out: dict[str, dict[str, float]] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         try:
             score = float(row[s]) if s else 1.0
         except (TypeError, ValueError):
@@ -202,6 +224,13 @@ def _qrels(path: str, corpus: dict[str, str]) -> dict[str, dict[str, float]]:
         if score > 0 and str(row[d]) not in corpus:
             raise InputError(f"{path}:{line}: document {row[d]!r} is not in the corpus.")
         out.setdefault(str(row[q]), {})[str(row[d])] = score
+    unknown = [query for query in out if query not in queries]
+    if unknown and len(unknown) < len(out):  # none known: the evaluator's "no query has a relevant document"
+        print(
+            f"sbert: warning: {path}: {len(unknown)} of {len(out)} judged queries are not in the queries "
+            f"file (e.g. {unknown[0]!r}); they are left out.",
+            file=sys.stderr,
+        )
     return out
 
 

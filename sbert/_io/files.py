@@ -92,6 +92,12 @@ def read_texts(
     In JSON lines a line that is a JSON string is the text itself. Ids are strings or integers, as text.
     """
     suffix = "" if path == "-" else Path(path).suffix.lower()
+    if suffix == ".json":  # one JSON document: read as lines, its raw text would become the texts
+        raise InputError(
+            f"{path}: a .json file is one JSON document, not a list of texts; write one JSON object per "
+            "line to a .jsonl file (the text in the field --column names, default 'text'), or one text per "
+            "line to a .txt file."
+        )
     if suffix not in TABLE_TYPES:
         for option, name in (("--column", column), ("--id-column", id_column)):
             if name is not None:

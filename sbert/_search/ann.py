@@ -180,13 +180,16 @@ def search(
     spec: AnnSpec,
     exact_vectors: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` ``(ids, scores)``, each ``(q, k)``, best first; id ``-1`` / score ``-inf`` fill empty slots.
+    """Top-``k`` ``(ids, scores)``, each ``(q, min(k, index.ntotal))``, best first (as faiss users expect, and
+    as the exact search: fewer results than ``k`` from a smaller index, never a ``(q, k)`` allocation for a
+    huge ``k``); id ``-1`` / score ``-inf`` fill slots an approximate structure left empty.
 
     ``exact_vectors(rows)`` returns the float32 vectors of index rows; when given and the index is
     quantized, ``k * multiplier`` candidates are rescored exactly.
     """
     faiss = import_faiss()
     rescoring = exact_vectors is not None and spec.needs_rescoring
+    k = min(k, index.ntotal)
     fetch = min(index.ntotal, k * spec.multiplier if rescoring else k)
     if fetch == 0 or len(queries) == 0:
         return np.full((len(queries), k), -1, np.int64), np.full((len(queries), k), -np.inf, np.float32)
@@ -210,13 +213,8 @@ def search(
     scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
     if rescoring and exact_vectors is not None:
         scores = rescore(queries, ids, exact_vectors)
-    order = top_k_positions(scores, ids, min(k, fetch))
-    ids, scores = np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
-    if ids.shape[1] < k:  # pad to (q, k)
-        pad = k - ids.shape[1]
-        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
-        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
-    return ids, scores
+    order = top_k_positions(scores, ids, k)  # fetch >= k: k is at most the index size
+    return np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
 
 
 def rescore(

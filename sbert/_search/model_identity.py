@@ -7,6 +7,7 @@ instead of silently returning meaningless neighbours.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,10 @@ def _model_checksum(model: Any) -> str:
 
 
 def name_of(model: Any) -> str:
-    return str(getattr(model, "name_or_path", None) or type(model).__name__)
+    """The model's name as an index records it: a local folder's absolute path (a relative one would name
+    another folder, or none, from another working folder), a hub name as it is, else the class name."""
+    name = str(getattr(model, "name_or_path", None) or type(model).__name__)
+    return os.path.abspath(os.path.expanduser(name)) if Path(name).expanduser().is_dir() else name
 
 
 def describe(record: dict[str, Any] | None) -> str:

@@ -17,6 +17,7 @@ functions below raise ``BackendUnavailableError`` naming the extra.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,6 +33,31 @@ def require_server_extra() -> None:
             __import__(module)
         except ImportError:
             raise missing_extra(package, "server") from None
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise :class:`InputError` unless ``host:port`` can be bound now, as uvicorn binds it (every address
+    ``host`` resolves to, ``SO_REUSEADDR`` set): ``sbert serve`` asks before loading its models, so a port in
+    use fails at once, not in uvicorn after the loading. Port 0 (any free port) is not checked."""
+    import socket
+
+    if port == 0:
+        return
+    try:
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        ):
+            with socket.socket(family, kind, proto) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+    except OSError as e:
+        reason = "it is already in use" if e.errno == errno.EADDRINUSE else (e.strerror or str(e))
+        raise InputError(
+            f"cannot listen on port {port} of {host}: {reason}; pass another --port (or stop the program "
+            "using it)."
+        ) from None
 
 
 def _named_models(models: Any) -> dict[str, Any]:
@@ -246,4 +272,4 @@ def serve(
     run_until_drained(app, host=host, port=port, graceful_timeout=graceful_timeout, log_level=log_level)
 
 
-__all__ = ["create_app", "require_server_extra", "serve"]
+__all__ = ["check_port_free", "create_app", "require_server_extra", "serve"]
