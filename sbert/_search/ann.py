@@ -180,9 +180,9 @@ def search(
     spec: AnnSpec,
     exact_vectors: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` ``(ids, scores)``, each ``(q, min(k, index.ntotal))``, best first (as faiss users expect, and
-    as the exact search: fewer results than ``k`` from a smaller index, never a ``(q, k)`` allocation for a
-    huge ``k``); id ``-1`` / score ``-inf`` fill slots an approximate structure left empty.
+    """Top-``k`` ``(ids, scores)``, each ``(q, min(k, index.ntotal))``, best first (as the exact search gives
+    them: fewer results than ``k`` from a smaller index, never a ``(q, k)`` allocation for a huge ``k``); id
+    ``-1`` / score ``-inf`` fill slots an approximate structure left empty.
 
     ``exact_vectors(rows)`` returns the float32 vectors of index rows; when given and the index is
     quantized, ``k * multiplier`` candidates are rescored exactly.
