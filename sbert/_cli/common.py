@@ -118,41 +118,34 @@ def model_precision(args: argparse.Namespace) -> str:
     return args.precision
 
 
-def positive_int(value: str) -> int:
+def _argument(value: str, parse: Callable[[str], Any], accept: Callable[[Any], bool], expected: str) -> Any:
+    """``value`` read by ``parse`` where ``accept`` takes it, else argparse's error naming what fits."""
     try:
-        number = int(value)
+        number = parse(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+        number = None
+    if number is None or not accept(number):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value!r}")
     return number
+
+
+def positive_int(value: str) -> int:
+    return _argument(value, int, lambda number: number >= 1, "a positive integer")
 
 
 def at_least_two(value: str) -> int:
     """An argument type: an integer >= 2 (cross-validation folds)."""
-    number = positive_int(value)
-    if number < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {value!r}")
-    return number
+    return _argument(value, int, lambda number: number >= 2, "an integer >= 2")
 
 
 def finite_float(value: str) -> float:
     """An argument type: a finite number (not nan or inf)."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {value!r}")
-    return number
+    return _argument(value, float, math.isfinite, "a finite number")
 
 
 def non_negative_float(value: str) -> float:
     """An argument type: a finite number >= 0."""
-    number = finite_float(value)
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value!r}")
-    return number
+    return _argument(value, float, lambda number: math.isfinite(number) and number >= 0, "a number >= 0")
 
 
 def metric_text(name: str, value: float) -> str:
