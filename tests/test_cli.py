@@ -379,3 +379,37 @@ def test_serve_help_states_the_batch_token_budgets_the_server_uses(capsys):
     on_cpu = ServedModel("m", FakeEncoder(8), workers=1).max_batch_tokens  # what a served model gets on a CPU
     assert f"on a CPU {on_cpu} in fp32" in help_text, help_text
     assert "16384 in fp32" not in help_text.split(";")[0]  # encode's budget is not the CPU default
+
+
+@pytest.fixture(scope="module")
+def cross_encoder_folder(tmp_path_factory) -> Path:
+    from conftest import build_tiny_classifier
+
+    return build_tiny_classifier(tmp_path_factory.mktemp("ce") / "ce")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["encode", "hello"],
+        ["similarity", "a", "b"],
+        ["index", "build", "{texts}", "--column", "sentence1", "-o", "{out}/index"],
+        ["eval", "sts", "{texts}"],
+        ["mine", "-i", "{texts}", "-o", "{out}/mined.jsonl"],
+        ["cluster", "{texts}", "--column", "sentence1", "-k", "1", "-o", "{out}/clusters.jsonl"],
+    ],
+    ids=lambda command: " ".join(part for part in command[:2] if "{" not in part),
+)
+def test_a_cross_encoder_given_as_the_embedding_model_is_refused(
+    cross_encoder_folder, command, model_loads, tmp_path, capsys
+):
+    """SentenceTransformer() converts a cross-encoder (as sentence-transformers does, to train it); a command
+    that embeds refuses one, which would give vectors from an untrained pooling."""
+    texts = tmp_path / "texts.tsv"
+    texts.write_text("sentence1\tsentence2\tscore\nanchor\tpositive\t1.0\n")
+    args = [part.format(texts=texts, out=tmp_path) for part in command]
+    assert main([*args, "--model", str(cross_encoder_folder)]) == 2
+    err = capsys.readouterr().err
+    assert "is a cross-encoder (config.json names BertForSequenceClassification)" in err
+    assert "give --model an embedding model" in err and "Traceback" not in err
+    assert model_loads == []

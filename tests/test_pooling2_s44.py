@@ -66,6 +66,9 @@ def test_classic_flags_warn_as_in_sentence_transformers(flags):
 def test_older_dimension_keyword_is_logged_as_in_sentence_transformers(caplog):
     from sbert._errors import _LOGGED  # the once-per-process record
 
+    # ST logs it through transformers' warning_once (an lru_cache on Logger): a module that ran earlier in
+    # this worker may have logged it already
+    logging.Logger.warning_once.cache_clear()
     with caplog.at_level(logging.WARNING):
         StPooling(word_embedding_dimension=3)
     theirs = [(r.name, r.getMessage()) for r in caplog.records]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._backends import BACKENDS, CHOICES, PRECISIONS
+from .._errors import InputError
 from .._io.files import TEXT_COLUMN
 
 if TYPE_CHECKING:
@@ -96,9 +97,13 @@ def add_model_arguments(
 
 
 def load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
-    """The model that ``--model`` and the other model options name (torch loads only now)."""
+    """The model that ``--model`` and the other model options name (torch loads only now). A cross-encoder
+    is refused: ``SentenceTransformer`` converts one, as sentence-transformers does (to train it as an
+    embedding model), but its untrained pooling would give a command meaningless vectors."""
     from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
 
+    if args.model is not None:
+        refuse_cross_encoder(args.model, args.allow_pickle)
     return SentenceTransformer(
         args.model,
         device=args.device,
@@ -107,6 +112,20 @@ def load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
         allow_pickle=args.allow_pickle,
         **options,
     )
+
+
+def refuse_cross_encoder(name: str, allow_pickle: bool) -> None:
+    """InputError where the model ``name`` is a cross-encoder (before a command embeds with it)."""
+    from .._format.hub import resolve_model_path
+    from .._format.layout import cross_encoder_reason
+
+    reason = cross_encoder_reason(resolve_model_path(name, allow_pickle=allow_pickle))
+    if reason is not None:
+        raise InputError(
+            f"{name} is a cross-encoder ({reason}): it scores text pairs and makes no embeddings; give "
+            "--model an embedding model (a cross-encoder goes to `sbert rerank`, --reranker or "
+            "--cross-encoder)."
+        )
 
 
 def model_precision(args: argparse.Namespace) -> str:

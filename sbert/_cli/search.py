@@ -16,7 +16,15 @@ from .._checks import check_positive_int
 from .._errors import InputError, ModelFolderNotFoundError, missing_extra
 from .._io.atomic import check_output, check_output_folder
 from .._io.files import read_texts, read_vectors, write_json_lines
-from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
+from .common import (
+    EXIT_OK,
+    Command,
+    add_column_argument,
+    add_model_arguments,
+    load_model,
+    positive_int,
+    refuse_cross_encoder,
+)
 from .encode import add_chunk_arguments, chunk_options
 
 # ---------------------------------------------------------------------------------------------- shared
@@ -46,6 +54,8 @@ def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help:
 def _load(name: str | None, args: argparse.Namespace) -> Any:
     from .._model import SentenceTransformer  # imports torch: only when a command needs a model
 
+    if name is not None:
+        refuse_cross_encoder(name, args.allow_pickle)
     return SentenceTransformer(name, device=args.device, allow_pickle=args.allow_pickle)
 
 
