@@ -967,3 +967,15 @@ def test_an_export_without_an_int8_graph_says_how_to_make_one(fp32_export):
     with pytest.raises(ModelLoadError, match="has no int8 graph") as excinfo:
         SentenceTransformer(fp32_export, precision="int8")
     assert "sbert export MODEL OUT --quantize int8" in message_of(excinfo)
+
+
+def test_an_exported_cross_encoder_loaded_as_an_embedding_model_names_its_class(tmp_path):
+    """Its export-only folder (no weights to re-export from) is a valid model of the other class: the error
+    says to load it with CrossEncoder, never to delete its graph."""
+    from conftest import build_tiny_classifier
+
+    from sbert._cli import main
+
+    assert main(["export", str(build_tiny_classifier(tmp_path / "ce")), str(tmp_path / "ce-onnx")]) == 0
+    with pytest.raises(ModelLoadError, match="cross-encoder's graph .* with sbert.CrossEncoder"):
+        SentenceTransformer(tmp_path / "ce-onnx")

@@ -139,9 +139,15 @@ class OnnxRunner:
             not {"input_ids", "attention_mask"} <= set(self.input_names)
             or "sentence_embedding" not in outputs
         ):
+            if "logits" in outputs:  # a cross-encoder's export: a valid model of the other class
+                raise ModelLoadError(
+                    f"{graph} is a cross-encoder's graph (it outputs logits, not sentence_embedding): load "
+                    "its folder with sbert.CrossEncoder (on the command line: sbert rerank)."
+                )
             raise ModelLoadError(
                 f"{graph} does not look like an sbert export: inputs {self.input_names}, "
-                f"outputs {sorted(outputs)}. Delete it to re-export."
+                f"outputs {sorted(outputs)}. A graph sbert cached from the weights beside it can be deleted "
+                "to re-export."
             )
         width = outputs["sentence_embedding"].shape[-1]
         if isinstance(width, int) and width != dimension:
