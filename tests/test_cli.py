@@ -413,3 +413,23 @@ def test_a_cross_encoder_given_as_the_embedding_model_is_refused(
     assert "is a cross-encoder (config.json names BertForSequenceClassification)" in err
     assert "give --model an embedding model" in err and "Traceback" not in err
     assert model_loads == []
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("text", "not a .npy array of numbers"),
+        (np.zeros(4, dtype=np.float32), "a 2-D array of embeddings (one row per text), got shape (4,)"),
+        (np.array([[0.0, 1.0], [np.nan, 1.0]]), "row 1 (of 1 such rows) holds NaN or infinite values"),
+    ],
+    ids=["not-npy", "one-dimension", "nan"],
+)
+def test_cluster_refuses_npy_files_that_are_not_embeddings(content, message, tmp_path, capsys):
+    path = tmp_path / "vectors.npy"
+    if isinstance(content, str):
+        path.write_text(content)
+    else:
+        np.save(path, content)
+    assert main(["cluster", str(path), "-k", "1", "-o", str(tmp_path / "clusters.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and "allow_pickle" not in err

@@ -120,8 +120,24 @@ def read_texts(
 
 
 def read_vectors(path: str) -> np.ndarray:
-    """An array of embeddings saved as .npy (never unpickled)."""
-    return np.load(path, allow_pickle=False)
+    """The ``(n, d)`` embeddings of a .npy file (never unpickled): InputError for another file, an array of
+    another shape or type, or NaN / infinite values."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError):  # not an .npy file, a truncated one, or pickled objects
+        raise InputError(
+            f"{path}: not a .npy array of numbers; save embeddings with numpy.save (or sbert encode -o "
+            "FILE.npy)."
+        ) from None
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+        raise InputError(
+            f"{path}: expected a 2-D array of embeddings (one row per text), got shape {array.shape} of "
+            f"{array.dtype}."
+        )
+    bad = np.flatnonzero(~np.isfinite(array).all(axis=1))
+    if bad.size:
+        raise InputError(f"{path}: row {bad[0]} (of {bad.size} such rows) holds NaN or infinite values.")
+    return array
 
 
 def _check_header(path: str, header: list[str] | None, column: str, option: str) -> None:
