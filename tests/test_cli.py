@@ -433,3 +433,10 @@ def test_cluster_refuses_npy_files_that_are_not_embeddings(content, message, tmp
     assert main(["cluster", str(path), "-k", "1", "-o", str(tmp_path / "clusters.jsonl")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and "allow_pickle" not in err
+
+
+@pytest.mark.parametrize("command", [["encode", "hi"], ["serve"], ["similarity", "a", "b"]], ids=str)
+def test_fast_and_an_explicit_precision_conflict(command, model_loads, capsys):
+    """--fast chooses the precision by the CPU: a --precision beside it was silently dropped."""
+    assert main([*command, "--fast", "--precision", "fp32"]) == 2
+    assert "argument --precision: not allowed with argument --fast" in capsys.readouterr().err

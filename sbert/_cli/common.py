@@ -76,14 +76,15 @@ def add_model_arguments(
         + ", ".join(name for name in BACKENDS)
         + " that runs the precision and is ready now (ONNX: an up-to-date export exists)",
     )
-    group.add_argument(
+    precision = group.add_mutually_exclusive_group()  # --fast picks the precision itself
+    precision.add_argument(
         "--precision",
         choices=PRECISIONS,
-        default="fp32",
+        default=None,  # fp32; None lets argparse tell an explicit fp32 from the default (--fast conflicts)
         help="fp32 (default, faithful); by backend: "
         + "; ".join(f"{name} {'/'.join(b.precisions)}" for name, b in BACKENDS.items()),
     )
-    group.add_argument(
+    precision.add_argument(
         "--fast",
         action="store_true",
         help="the fast mode for this CPU by its flags: int8 with AMX, VNNI or AVX2 (bf16 on a GPU), "
@@ -134,7 +135,7 @@ def model_precision(args: argparse.Namespace) -> str:
         from .._backends.cpu import fast_precision
 
         return fast_precision(args.device)
-    return args.precision
+    return args.precision or "fp32"
 
 
 def _argument(value: str, parse: Callable[[str], Any], accept: Callable[[Any], bool], expected: str) -> Any:

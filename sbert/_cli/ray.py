@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--ray writes parquet shards into a folder: pass -o OUT_DIR.")
     if "://" not in args.output:  # a local folder, replaced whole: never the input or around it
         check_output_folder(args.output, args.input, whole=True)
-    if args.fast or args.precision != "fp32" or args.backend != "auto":
+    if args.fast or args.precision not in (None, "fp32") or args.backend != "auto":
         options = {"backend": args.backend, "precision": model_precision(args)}
     else:
         options = {}
