@@ -439,3 +439,13 @@ def test_metrics_epoch_is_the_progress_through_the_epochs(tiny_path, tmp_path, c
         (8, 2.0),
     ]
     assert [(r["step"], r["epoch"]) for r in records if "loss" not in r] == [(4, 1.0), (8, 2.0)]
+
+
+def test_eval_sts_with_one_score_for_every_pair_is_refused(model_loads, tmp_path, capsys):
+    """Spearman of constant gold scores is undefined: it printed spearman=nan with exit status 0."""
+    path = tmp_path / "constant.tsv"
+    path.write_text("sentence1\tsentence2\tscore\na\tb\t3.0\nc\td\t3.0\n")
+    assert main(["eval", "sts", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "every pair has the same score, so no correlation can be measured" in err
+    assert model_loads == []

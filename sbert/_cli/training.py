@@ -139,6 +139,11 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
 
     if args.eval_task == "sts":
         data = load_dataset(args.file, columns=["sentence1", "sentence2"], label="score")
+        if len(set(data.labels)) < 2:  # a correlation with constant scores is undefined (nan)
+            raise InputError(
+                f"{args.file}: every pair has the same score, so no correlation can be measured; evaluate "
+                "on pairs with different scores."
+            )
         evaluator = evaluation.EmbeddingSimilarityEvaluator(
             data.columns["sentence1"], data.columns["sentence2"], data.labels, batch_size=args.batch_size
         )
