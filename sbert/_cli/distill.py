@@ -43,7 +43,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
         type=positive_int,
         default=256,
         metavar="N",
-        help="width of the static vectors after PCA (default 256; at most the model's hidden size)",
+        help="width of the static vectors after PCA (default 256; an N above the model's hidden size keeps "
+        "the hidden size, as model2vec does)",
     )
     parser.add_argument("--device", metavar="D", default=None, help="where the encoder runs (default cpu)")
     parser.add_argument(
