@@ -440,3 +440,26 @@ def test_fast_and_an_explicit_precision_conflict(command, model_loads, capsys):
     """--fast chooses the precision by the CPU: a --precision beside it was silently dropped."""
     assert main([*command, "--fast", "--precision", "fp32"]) == 2
     assert "argument --precision: not allowed with argument --fast" in capsys.readouterr().err
+
+
+def test_options_that_do_not_apply_are_refused_before_the_model_loads(model_loads, tmp_path, capsys):
+    """Each was silently dropped: a tuning of another index kind, a model for already-made embeddings,
+    cross-validation folds beside a test file."""
+    texts, out = tmp_path / "texts.txt", str(tmp_path / "out")
+    texts.write_text("a\nb\n")
+    vectors, train = tmp_path / "vectors.npy", tmp_path / "train.tsv"
+    np.save(vectors, np.eye(2, dtype=np.float32))
+    train.write_text("text\tlabel\na\tx\nb\ty\n")
+    cases = [
+        (["index", "build", str(texts), "-o", out, "--nprobe", "4"], "--nprobe tunes --index ivf-pq"),
+        (["index", "build", str(texts), "-o", out, "--index", "ivf-pq", "--ef-search", "8"],
+         "--ef-search tunes --index hnsw, not ivf-pq"),
+        (["cluster", str(vectors), "-k", "1", "-o", f"{out}.jsonl", "--model", "m"],
+         "--model applies to text files, not to .npy embeddings"),
+        (["eval", "classify", str(train), "--test", str(train), "--folds", "3"],
+         "--folds is for cross-validation without --test"),
+    ]  # fmt: skip
+    for args, message in cases:
+        assert main(args) == 2, args
+        assert message in capsys.readouterr().err, args
+    assert model_loads == []

@@ -146,8 +146,9 @@ def _check_cluster_arguments(args: argparse.Namespace) -> None:
 def _cluster_input(args: argparse.Namespace) -> tuple[list[str] | None, Any]:
     """The texts (None for a .npy input) and their embeddings (n, d)."""
     if args.file.lower().endswith(".npy"):
-        if args.column is not None:
-            raise InputError("--column applies to text files, not to .npy embeddings.")
+        if args.column is not None or args.model is not None:
+            option = "--column" if args.column is not None else "--model"
+            raise InputError(f"{option} applies to text files, not to .npy embeddings (already embedded).")
         return None, read_vectors(args.file)
     texts, _ = read_texts(args.file, args.column)
     if not texts:
@@ -257,6 +258,11 @@ def _build_index(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
     check_output_folder(args.output)  # no file in the way, writable (the index keeps a corpus inside it)
+    for option, value, kind in (("--ef-search", args.ef_search, "hnsw"), ("--nprobe", args.nprobe, "ivf-pq")):
+        if value is not None and args.index != kind:
+            raise InputError(
+                f"{option} tunes --index {kind}, not {args.index}: drop it or build --index {kind}."
+            )
     _check_build_target(Path(args.output), args.overwrite)
     chunking = chunk_options(args)
     texts, ids = read_texts(args.corpus, args.column, args.id_column)

@@ -73,7 +73,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     classify.add_argument("file", metavar="FILE", help="columns text, label")
     classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
     classify.add_argument(
-        "--folds", type=at_least_two, default=10, help="folds of the cross-validation, >= 2 (default 10)"
+        "--folds", type=at_least_two, default=None, help="folds of the cross-validation, >= 2 (default 10)"
     )
     rerank = tasks.add_parser("rerank", help="a bi-encoder's top-k reranked by a cross-encoder: NDCG@10")
     add_rerank_arguments(rerank)
@@ -158,14 +158,16 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
     train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
     test = None
     if args.test:
+        if args.folds is not None:
+            raise InputError("--folds is for cross-validation without --test: drop one of them.")
         test = load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names)
     evaluator = evaluation.ClassificationEvaluator(
         train.columns["text"],
         train.labels,
         test_texts=test.columns["text"] if test else None,
         test_labels=test.labels if test else None,
-        folds=args.folds,
         batch_size=args.batch_size,
+        **({} if args.folds is None else {"folds": args.folds}),  # else the evaluator's default
     )
     return evaluator, ("accuracy", "accuracy")
 
