@@ -406,7 +406,7 @@ def test_a_cross_encoder_given_as_the_embedding_model_is_refused(
     """SentenceTransformer() converts a cross-encoder (as sentence-transformers does, to train it); a command
     that embeds refuses one, which would give vectors from an untrained pooling."""
     texts = tmp_path / "texts.tsv"
-    texts.write_text("sentence1\tsentence2\tscore\nanchor\tpositive\t1.0\n")
+    texts.write_text("sentence1\tsentence2\tscore\nanchor\tpositive\t1.0\nother\tpair\t0.0\n")
     args = [part.format(texts=texts, out=tmp_path) for part in command]
     assert main([*args, "--model", str(cross_encoder_folder)]) == 2
     err = capsys.readouterr().err
