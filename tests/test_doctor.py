@@ -234,7 +234,7 @@ def test_doctor_says_an_avx2_cpu_gets_7_bit_int8_weights(tiny_st_factory, monkey
 
 
 @pytest.mark.parametrize("seconds", ["inf", "nan", "3601", "0", "-1"])
-def test_doctor_seconds_must_be_finite_positive_and_at_most_an_hour(seconds, model_loads, capsys):
+def test_doctor_probe_option_must_be_finite_positive_and_bounded(seconds, model_loads, capsys):
     status, out, err = _doctor(capsys, f"--seconds={seconds}")
     assert status == 2 and out == "" and model_loads == []
     expected = f"argument --seconds: expected a number of seconds above 0 and at most 3600, got {seconds!r}"
