@@ -463,3 +463,12 @@ def test_options_that_do_not_apply_are_refused_before_the_model_loads(model_load
         assert main(args) == 2, args
         assert message in capsys.readouterr().err, args
     assert model_loads == []
+
+
+@pytest.mark.parametrize("command", [["encode", "hi"], ["index", "info", "somewhere"]], ids=lambda c: c[0])
+def test_an_unknown_option_is_reported_with_its_commands_usage(command, model_loads, capsys):
+    """It showed the top-level usage ('sbert [-h] [--version] COMMAND ...'), not the options that exist."""
+    assert main([*command, "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert f"usage: sbert {command[0]}" in err and "unrecognized arguments: --bogus" in err
+    assert "COMMAND ..." not in err
